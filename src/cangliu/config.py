@@ -1,0 +1,22 @@
+"""Settings, read from environment variables prefixed ``CANGLIU_``."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CANGLIU_", extra="ignore")
+
+    database_url: str = "sqlite:///./cangliu.db"
+    admin_password: str | None = None
+    # Signs session cookies. When unset, a random key is generated once and kept in the database.
+    secret_key: str | None = None
+    default_locale: str = "zh_CN"
+    token_hours: int = 12
+    sql_echo: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,88 @@
+"""Domain errors: what went wrong, in terms a user of the product understands.
+
+Messages are English msgids; the web layer translates them into the caller's language and
+fills in ``params``.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class DomainError(Exception):
+    """Base of every error a user action can raise; ``status`` is the HTTP status it maps to."""
+
+    status = 400
+    title = "Request failed"
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = {k: str(v) for k, v in params.items()}
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("Invalid input")
+        self.errors = errors
+
+    @classmethod
+    def single(cls, field_name: str, message: str, **params: object) -> "ValidationFailed":
+        return cls([FieldError(field_name, message, {k: str(v) for k, v in params.items()})])
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class StaleVersion(Conflict):
+    """An edit based on an old version: nothing is overwritten; the caller sees what changed."""
+
+    def __init__(self, current_version: int, changed: dict[str, object]) -> None:
+        super().__init__("This record was changed by someone else (now version {version})",
+                         version=current_version)
+        self.current_version = current_version
+        self.changed = changed
+
+
+class IdempotencyMismatch(DomainError):
+    status = 422
+    title = "Idempotency key reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request")
+
+
+class InsufficientStock(DomainError):
+    status = 409
+    title = "Insufficient stock"
+
+    def __init__(self, sku: str, location: str, requested: Decimal, available: Decimal) -> None:
+        super().__init__(
+            "Insufficient stock of {sku} at {location}: requested {requested}, available {available}",
+            sku=sku, location=location, requested=requested, available=available,
+        )
+        self.sku = sku
+        self.location = location
+        self.requested = requested
+        self.available = available
+
+
+class AuthenticationFailed(DomainError):
+    status = 401
+    title = "Not authenticated"

@@ -1,0 +1,40 @@
+"""Engines: SQLite in WAL mode with ``BEGIN IMMEDIATE`` writers, or PostgreSQL through psycopg 3."""
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and point them at the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, *, echo: bool = False, writer: bool = True) -> Engine:
+    url = normalize_url(url)
+    if not url.startswith("sqlite"):
+        return create_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # One connection per checkout: SQLite connections are cheap and WAL lets readers run
+    # beside the single writer.
+    engine = create_engine(url, echo=echo, poolclass=NullPool,
+                           connect_args={"check_same_thread": False, "timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # type: ignore[no-untyped-def]
+        # Writers take the write lock up front, so two read-then-write transactions can never
+        # interleave; readers use a deferred BEGIN and run beside the writer.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine

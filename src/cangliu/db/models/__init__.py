@@ -1,0 +1,19 @@
+"""SQLAlchemy rows, one module per table family."""
+
+from cangliu.db.models.auth import ApiToken, AppUser
+from cangliu.db.models.ledger import IdempotencyRecord, Reservation, StockBalance, StockMove
+from cangliu.db.models.masterdata import (
+    Barcode,
+    Category,
+    Customer,
+    Location,
+    Lot,
+    Sku,
+    Supplier,
+)
+from cangliu.db.models.system import Setting
+
+__all__ = [
+    "ApiToken", "AppUser", "Barcode", "Category", "Customer", "IdempotencyRecord", "Location",
+    "Lot", "Reservation", "Setting", "Sku", "StockBalance", "StockMove", "Supplier",
+]

@@ -1,0 +1,135 @@
+"""Read models for lists and dashboards, SQL-first: the single view is answered from balances."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from cangliu.core.errors import NotFound
+from cangliu.db.models import Category, Location, Sku, StockBalance, StockMove
+
+ZERO = Decimal(0)
+FIGURES = ("on_hand", "reserved", "available", "in_transit_in", "in_transit_out", "on_order",
+           "quality_hold", "damaged")
+
+
+def _by_status(status: str) -> Any:
+    return func.sum(case((StockBalance.status == status, StockBalance.qty), else_=0))
+
+
+def _site_figures() -> Select[Any]:
+    """Per SKU × site: physical figures from the balances of the site's own locations."""
+    return (select(StockBalance.sku_id.label("sku_id"), StockBalance.site_id.label("site_id"),
+                   func.sum(StockBalance.qty).label("on_hand"),
+                   func.sum(StockBalance.reserved).label("reserved"),
+                   _by_status("available").label("available_qty"),
+                   _by_status("quality_hold").label("quality_hold"),
+                   _by_status("damaged").label("damaged"))
+            .where(StockBalance.site_id.is_not(None))
+            .group_by(StockBalance.sku_id, StockBalance.site_id))
+
+
+def _transit(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
+    """In-transit quantities keyed (sku, site, 'in'|'out') from transit-route balances."""
+    route = aliased(Location)
+    rows = session.execute(
+        select(StockBalance.sku_id, route.route_from_id, route.route_to_id,
+               func.sum(StockBalance.qty))
+        .join(route, route.id == StockBalance.location_id)
+        .where(route.kind == "transit", StockBalance.sku_id.in_(sku_ids))
+        .group_by(StockBalance.sku_id, route.route_from_id, route.route_to_id))
+    out: dict[tuple[int, int, str], Decimal] = {}
+    for sku_id, src, dst, qty in rows:
+        out[(sku_id, src, "out")] = out.get((sku_id, src, "out"), ZERO) + qty
+        out[(sku_id, dst, "in")] = out.get((sku_id, dst, "in"), ZERO) + qty
+    return out
+
+
+def _row(r: Any, transit: dict[tuple[int, int, str], Decimal]) -> dict[str, Any]:
+    available_qty = r.available_qty or ZERO
+    reserved = r.reserved or ZERO
+    return {
+        "on_hand": r.on_hand or ZERO, "reserved": reserved, "available": available_qty - reserved,
+        "in_transit_in": transit.get((r.sku_id, r.site_id, "in"), ZERO),
+        "in_transit_out": transit.get((r.sku_id, r.site_id, "out"), ZERO),
+        # Purchase orders arrive with the documents issue; until then nothing is on order.
+        "on_order": ZERO,
+        "quality_hold": r.quality_hold or ZERO, "damaged": r.damaged or ZERO,
+    }
+
+
+def single_view(session: Session, sku_code: str) -> dict[str, Any]:
+    """One SKU across the network: a row per site that holds or expects it."""
+    sku = session.scalar(select(Sku).where(Sku.code == sku_code))
+    if sku is None:
+        raise NotFound("No SKU {code}", code=sku_code)
+    figures = _site_figures().where(StockBalance.sku_id == sku.id).subquery()
+    rows = session.execute(
+        select(figures, Location.code.label("site"), Location.name, Location.region)
+        .join(Location, Location.id == figures.c.site_id).order_by(Location.code)).all()
+    transit = _transit(session, [sku.id])
+    sites = [{"site": r.site, "site_name": r.name, "region": r.region, **_row(r, transit)}
+             for r in rows]
+    totals = {f: sum((s[f] for s in sites), ZERO) for f in FIGURES}
+    return {"sku": sku.code, "name": sku.name, "name_en": sku.name_en, "uom": sku.uom,
+            "sites": sites, "total": totals}
+
+
+@dataclass(frozen=True)
+class StockFilter:
+    site: str | None = None
+    region: str | None = None
+    category: str | None = None
+    q: str | None = None
+
+
+def network(session: Session, flt: StockFilter, *, limit: int = 50,
+            after: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """The network stock list, one row per SKU × site, keyset-paginated on (sku code, site code)."""
+    figures = _site_figures().subquery()
+    site = aliased(Location)
+    query = (select(figures, Sku.code.label("sku"), Sku.name.label("sku_name"),
+                    Sku.name_en.label("sku_name_en"), Sku.uom, site.code.label("site"),
+                    site.region)
+             .join(Sku, Sku.id == figures.c.sku_id).join(site, site.id == figures.c.site_id))
+    if flt.site:
+        query = query.where(site.code == flt.site)
+    if flt.region:
+        query = query.where(site.region == flt.region)
+    if flt.category:
+        query = query.join(Category, Category.id == Sku.category_id).where(
+            Category.code == flt.category)
+    if flt.q:
+        like = f"%{flt.q.strip()}%"
+        query = query.where(or_(Sku.code.ilike(like), Sku.name.ilike(like), Sku.name_en.ilike(like)))
+    if after:
+        query = query.where(tuple_(Sku.code, site.code) > tuple_(*after))
+    rows = session.execute(query.order_by(Sku.code, site.code).limit(limit + 1)).all()
+    page = rows[:limit]
+    transit = _transit(session, list({r.sku_id for r in page}))
+    items = [{"sku": r.sku, "sku_name": r.sku_name, "sku_name_en": r.sku_name_en, "uom": r.uom,
+              "site": r.site, "region": r.region, **_row(r, transit)} for r in page]
+    cursor = (page[-1].sku, page[-1].site) if len(rows) > limit else None
+    return items, cursor
+
+
+def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id: int | None = None
+                 ) -> list[dict[str, Any]]:
+    """A SKU's moves, newest first: who, when, what, why, which document."""
+    src, dst = aliased(Location), aliased(Location)
+    query = (select(StockMove, src.code.label("src"), dst.code.label("dst"))
+             .join(Sku, Sku.id == StockMove.sku_id).join(src, src.id == StockMove.from_location_id)
+             .join(dst, dst.id == StockMove.to_location_id)
+             .where(Sku.code == sku_code).order_by(StockMove.id.desc()).limit(limit))
+    if before_id:
+        query = query.where(StockMove.id < before_id)
+    return [{"id": m.id, "ref": m.ref, "operation": m.operation, "qty": m.qty, "uom": m.uom,
+             "from": s, "to": d, "from_status": m.from_status, "to_status": m.to_status,
+             "lot": m.lot, "reason": m.reason, "operator": m.operator, "device": m.device,
+             "document_type": m.document_type, "document_number": m.document_number,
+             "occurred_at": m.occurred_at, "recorded_at": m.recorded_at}
+            for m, s, d in session.execute(query)]
+
+

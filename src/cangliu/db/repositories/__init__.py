@@ -1,0 +1,1 @@
+"""Repositories: load and save rows for services, converting to core values. They never commit."""

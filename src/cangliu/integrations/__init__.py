@@ -1,0 +1,1 @@
+"""Outbound adapters (webhooks, chat robots, SMTP) arrive with alerts."""

@@ -1,0 +1,1 @@
+"""Background jobs (scheduler arrives with planning and alerts)."""

@@ -1,0 +1,174 @@
+"""Master data: create, edit (optimistic locking) and look up SKUs, categories, sites, bins and partners.
+
+Inputs arrive validated for shape by the web or CLI layer; this module enforces what needs the
+database: unique codes, references by code, immutable codes, stale versions.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from cangliu.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
+from cangliu.core.locations import CHILD_KIND, LocationKind
+from cangliu.core.permissions import Actor
+from cangliu.db.base import Base
+from cangliu.db.models import Barcode, Category, Customer, Location, Sku, StockBalance, Supplier
+from cangliu.db.uow import UnitOfWork, retrying
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type[Base]
+    label: str
+    # reference fields given by code → (column, model the code points to)
+    refs: dict[str, tuple[str, type[Base]]]
+
+
+KINDS: dict[str, Kind] = {
+    "category": Kind(Category, "category", {"parent": ("parent_id", Category)}),
+    "sku": Kind(Sku, "SKU", {"category": ("category_id", Category)}),
+    "site": Kind(Location, "site", {}),
+    "location": Kind(Location, "location", {"parent": ("parent_id", Location)}),
+    "supplier": Kind(Supplier, "supplier", {}),
+    "customer": Kind(Customer, "customer", {}),
+}
+
+
+def _by_code(session: Session, model: type[Base], code: str) -> Any:
+    return session.scalar(select(model).where(model.code == code))  # type: ignore[attr-defined]
+
+
+def to_dict(session: Session, kind: str, row: Any) -> dict[str, Any]:
+    """The public shape of a record: codes instead of internal ids."""
+    spec = KINDS[kind]
+    data = {c.name: getattr(row, c.name) for c in row.__table__.columns
+            if c.name != "id" and not c.name.endswith("_id") and c.name != "site_id"}
+    for name, (column, model) in spec.refs.items():
+        ref_id = getattr(row, column)
+        data[name] = session.get(model, ref_id).code if ref_id else None  # type: ignore[union-attr]
+    if kind == "sku":
+        data["barcodes"] = list(session.scalars(select(Barcode.code).where(Barcode.sku_id == row.id)
+                                                .order_by(Barcode.id)))
+    if kind == "location":
+        data["site"] = session.get_one(Location, row.site_id).code if row.site_id else None
+    return data
+
+
+def _resolve_refs(session: Session, spec: Kind, fields: dict[str, Any]) -> dict[str, Any]:
+    values = dict(fields)
+    for name, (column, model) in spec.refs.items():
+        if name in values:
+            code = values.pop(name)
+            target = _by_code(session, model, code) if code else None
+            if code and target is None:
+                raise ValidationFailed.single(name, "unknown {label} {code}", label=name, code=code)
+            values[column] = target.id if target else None
+    return values
+
+
+def _set_barcodes(session: Session, sku: Sku, codes: list[str]) -> None:
+    taken = session.scalar(select(Barcode.code).where(Barcode.code.in_(codes),
+                                                      Barcode.sku_id != sku.id))
+    if taken:
+        raise ValidationFailed.single("barcodes", "barcode {code} belongs to another SKU", code=taken)
+    session.execute(delete(Barcode).where(Barcode.sku_id == sku.id))
+    session.add_all(Barcode(sku_id=sku.id, code=c) for c in dict.fromkeys(codes))
+
+
+def _place_in_tree(session: Session, row: Location, kind: str) -> None:
+    """Sites are their own site; a zone or bin hangs under a site or zone and inherits its site."""
+    if kind == "site":
+        row.site_id = row.id
+        return
+    parent = session.get(Location, row.parent_id) if row.parent_id else None
+    if parent is None or parent.kind not in CHILD_KIND:
+        raise ValidationFailed.single("parent", "must be a site or a zone")
+    if row.kind not in (LocationKind.ZONE, LocationKind.BIN):
+        raise ValidationFailed.single("kind", "must be zone or bin")
+    if parent.kind == LocationKind.SITE and row.kind == LocationKind.BIN:
+        pass  # bins directly under a site are allowed for small stores without zones
+    elif parent.kind == LocationKind.ZONE and row.kind != LocationKind.BIN:
+        raise ValidationFailed.single("kind", "only bins can sit inside a zone")
+    row.site_id = parent.site_id
+
+
+@retrying
+def create(uow: UnitOfWork, actor: Actor, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    spec = KINDS[kind]
+    with uow:
+        session = uow.session
+        if _by_code(session, spec.model, fields["code"]) is not None:
+            raise Conflict("A {label} with code {code} already exists", label=spec.label,
+                           code=fields["code"])
+        values = _resolve_refs(session, spec, fields)
+        barcodes = values.pop("barcodes", None)
+        if kind == "site":
+            values["kind"] = LocationKind.SITE.value
+        row = spec.model(**values, version=1)
+        session.add(row)
+        session.flush()
+        if kind in ("site", "location"):
+            _place_in_tree(session, row, kind)  # type: ignore[arg-type]
+        if barcodes is not None:
+            _set_barcodes(session, row, barcodes)  # type: ignore[arg-type]
+        session.flush()
+        result = to_dict(session, kind, row)
+        uow.commit()
+    return result
+
+
+@retrying
+def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: int,
+                  fields: dict[str, Any]) -> dict[str, Any]:
+    """Edit with optimistic locking: a stale ``version`` changes nothing and says what changed."""
+    spec = KINDS[kind]
+    with uow:
+        session = uow.session
+        row = get_row(session, kind, code)
+        if row.version != version:
+            raise StaleVersion(row.version, to_dict(session, kind, row))
+        values = _resolve_refs(session, spec, fields)
+        barcodes = values.pop("barcodes", None)
+        if kind == "site" and "allow_negative" in values:
+            _set_negative_stock(session, row, values["allow_negative"])
+        bumped = session.execute(
+            update(spec.model).where(spec.model.id == row.id,  # type: ignore[attr-defined]
+                                     spec.model.version == version)  # type: ignore[attr-defined]
+            .values(**values, version=version + 1).execution_options(synchronize_session=False))
+        if bumped.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(row)
+            raise StaleVersion(row.version, to_dict(session, kind, row))
+        session.refresh(row)
+        if barcodes is not None:
+            _set_barcodes(session, row, barcodes)  # type: ignore[arg-type]
+            session.flush()
+        result = to_dict(session, kind, row)
+        uow.commit()
+    return result
+
+
+def _set_negative_stock(session: Session, site: Location, allowed: bool) -> None:
+    """Switching negative stock off is refused while any balance at the site is below zero."""
+    if not allowed:
+        negative = session.scalar(select(func.count()).select_from(StockBalance).where(
+            StockBalance.site_id == site.id, StockBalance.qty < StockBalance.reserved))
+        if negative:
+            raise Conflict("{n} balances at this site are negative: correct them first", n=negative)
+    session.execute(update(StockBalance).where(StockBalance.site_id == site.id)
+                    .values(allow_negative=allowed).execution_options(synchronize_session=False))
+
+
+def get_row(session: Session, kind: str, code: str) -> Any:
+    spec = KINDS[kind]
+    row = _by_code(session, spec.model, code)
+    if row is None or (kind == "site" and row.kind != LocationKind.SITE) or (
+            kind == "location" and row.kind not in CHILD_KIND.values()):
+        raise NotFound("No {label} {code}", label=spec.label, code=code)
+    return row
+
+
+def get(uow: UnitOfWork, kind: str, code: str) -> dict[str, Any]:
+    with uow:
+        return to_dict(uow.session, kind, get_row(uow.session, kind, code))

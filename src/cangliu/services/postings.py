@@ -1,0 +1,132 @@
+"""The shared posting step: turn moves into ledger rows and balance updates inside one transaction."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from cangliu.core import ledger
+from cangliu.core.errors import InsufficientStock, ValidationFailed
+from cangliu.core.ledger import Free, Move, StockStatus
+from cangliu.core.locations import LocationKind, holds_stock
+from cangliu.core.permissions import Actor
+from cangliu.db.models import Location, Sku, StockBalance
+from cangliu.db.repositories import ledger as repo
+from cangliu.db.repositories.ledger import LocationInfo
+from cangliu.db.uow import UnitOfWork
+from cangliu.services.idempotency import Result, once
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Who posts, why, and when it physically happened (defaults to now)."""
+
+    actor: Actor
+    reason: str = ""
+    idempotency_key: str | None = None
+    occurred_at: datetime | None = None
+    document_type: str | None = None
+    document_number: str | None = None
+
+
+class Book:
+    """The locations and SKUs one posting touches, by id, with their codes for the answer."""
+
+    def __init__(self) -> None:
+        self.locations: dict[int, LocationInfo] = {}
+        self.skus: dict[int, Sku] = {}
+
+    def loc(self, location: Location, site: Location | None) -> int:
+        allow_negative = bool(site and site.allow_negative)
+        self.locations[location.id] = LocationInfo(location.id, location.code, location.kind,
+                                                   location.site_id, allow_negative)
+        return location.id
+
+    def sku(self, sku: Sku) -> int:
+        self.skus[sku.id] = sku
+        return sku.id
+
+
+def transact(uow: UnitOfWork, meta: Meta, action: str, request: dict[str, Any],
+             work: Callable[[], Result]) -> Result:
+    """One user action: one transaction, performed once per idempotency key, committed once."""
+    with uow:
+        result = once(uow, key=meta.idempotency_key, scope=str(meta.actor.user_id), action=action,
+                      request=request, work=work)
+        uow.commit()
+    return result
+
+
+def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: Book,
+         reversal_of: list[int] | None = None) -> Result:
+    """Write the moves and update balances in a fixed order; refuse what would go negative."""
+    session = uow.session
+    now = uow.now()
+    ref = uow.new_ref()
+    kinds = {lid: LocationKind(info.kind) for lid, info in book.locations.items()}
+    deltas = ledger.balance_deltas(moves, lambda lid: holds_stock(kinds[lid]))
+    negative_sites = {i.site_id for i in book.locations.values() if i.allow_negative and i.site_id}
+    try:
+        repo.apply_deltas(session, deltas, book.locations, negative_sites)
+    except repo.Shortage as short:
+        sku_id, location_id, lot, _status = short.key
+        free = repo.free_at(session, sku_id, [location_id], lot)
+        raise InsufficientStock(book.skus[sku_id].code, book.locations[location_id].code,
+                                short.requested, max(free, Decimal(0))) from None
+    occurred = meta.occurred_at or now
+    rows = [{
+        "ref": ref, "operation": operation, "sku_id": m.sku_id, "qty": m.qty,
+        "uom": book.skus[m.sku_id].uom, "from_location_id": m.from_location,
+        "to_location_id": m.to_location, "from_status": m.from_status.value,
+        "to_status": m.to_status.value, "lot": m.lot, "serial": m.serial, "unit_cost": m.unit_cost,
+        "document_type": meta.document_type, "document_number": meta.document_number,
+        "document_line": i + 1, "reason": meta.reason, "operator": meta.actor.username,
+        "device": meta.actor.device, "occurred_at": occurred, "recorded_at": now,
+        "idempotency_key": f"{ref}:{i + 1}",
+        "reversal_of_id": reversal_of[i] if reversal_of else None,
+    } for i, m in enumerate(moves)]
+    repo.insert_moves(session, rows)
+    return {
+        "ref": ref, "operation": operation, "occurred_at": occurred.isoformat(),
+        "moves": [{
+            "sku": book.skus[m.sku_id].code, "qty": str(m.qty),
+            "from": book.locations[m.from_location].code, "to": book.locations[m.to_location].code,
+            "from_status": m.from_status.value, "to_status": m.to_status.value, "lot": m.lot,
+        } for m in moves],
+    }
+
+
+def sources(uow: UnitOfWork, *, sku: Sku, site: Location, location: Location, qty: Decimal,
+            lot: str | None, status: StockStatus, explicit: bool) -> list[Free]:
+    """Where to take ``qty`` from: the named bin, else the site's balances oldest first."""
+    query = (select(StockBalance.location_id, StockBalance.lot,
+                    StockBalance.qty - StockBalance.reserved)
+             .where(StockBalance.sku_id == sku.id, StockBalance.status == status.value,
+                    StockBalance.qty > StockBalance.reserved)
+             .order_by(StockBalance.id))
+    query = query.where(StockBalance.location_id == location.id if explicit
+                        else StockBalance.site_id == site.id)
+    if lot is not None:
+        query = query.where(StockBalance.lot == lot)
+    candidates = [Free(loc, lt, free) for loc, lt, free in uow.session.execute(query)]
+    picked = ledger.allocate(qty, candidates)
+    if picked is not None:
+        return picked
+    if site.allow_negative:  # the shortfall goes negative where the user asked to take it
+        return [Free(location.id, lot or "", qty)]
+    raise InsufficientStock(sku.code, location.code if explicit else site.code, qty,
+                            sum((c.qty for c in candidates), Decimal(0)))
+
+
+def check_lot(sku: Sku, lot: str | None, *, field: str, required: bool) -> str | None:
+    """Lot-tracked SKUs name their lot when stock enters; other SKUs never carry one."""
+    if sku.tracking == "lot":
+        if required and not lot:
+            raise ValidationFailed.single(field, "is required for lot-tracked SKU {sku}", sku=sku.code)
+        return lot or None
+    if lot:
+        raise ValidationFailed.single(field, "SKU {sku} is not lot-tracked", sku=sku.code)
+    return None

@@ -1,0 +1,105 @@
+"""Reservations: hold available stock at a site for a document until it ships or is released."""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from cangliu.core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from cangliu.core.ledger import Free, parse_qty
+from cangliu.db.models import Location, Reservation, Sku, StockBalance
+from cangliu.db.repositories import ledger as repo
+from cangliu.db.repositories import masterdata as md
+from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.idempotency import Result
+from cangliu.services.postings import Meta, check_lot, transact
+
+
+def _answer(ref: str, sku: Sku, site: Location, parts: list[Reservation]) -> Result:
+    return {"ref": ref, "sku": sku.code, "site": site.code,
+            "qty": str(sum((p.qty for p in parts), Decimal(0))),
+            "state": "open" if any(p.state == "open" for p in parts) else parts[0].state}
+
+
+@retrying
+def reserve(uow: UnitOfWork, meta: Meta, *, sku: str, site: str, qty: Decimal | str,
+            lot: str | None = None) -> Result:
+    """Hold ``qty`` of a SKU at a site; fails with InsufficientStock when not enough is free."""
+    def work() -> Result:
+        sku_row = md.sku_by_code(uow.session, sku)
+        amount = parse_qty(qty, field="qty", decimals=sku_row.decimals)
+        site_row = md.site_by_code(uow.session, site)
+        lot_code = check_lot(sku_row, lot, field="lot", required=False)
+        ref, parts, remaining = uow.new_ref(), [], amount
+        for location_id, lot_here in repo.reservable_balances(uow.session, sku_row.id,
+                                                              site_row.id, lot_code):
+            took = repo.hold(uow.session, sku_row.id, location_id, lot_here, remaining)
+            if took > 0:
+                parts.append(Reservation(
+                    ref=ref, sku_id=sku_row.id, location_id=location_id, lot=lot_here, qty=took,
+                    document_type=meta.document_type, document_number=meta.document_number,
+                    reason=meta.reason, operator=meta.actor.username, created_at=uow.now()))
+                remaining -= took
+            if remaining <= 0:
+                break
+        if remaining > 0:
+            free = repo.free_at(uow.session, sku_row.id, _site_locations(uow, site_row), lot_code)
+            raise InsufficientStock(sku_row.code, site_row.code, amount, max(free, Decimal(0)))
+        uow.session.add_all(parts)
+        uow.session.flush()
+        return _answer(ref, sku_row, site_row, parts)
+
+    request = {"sku": sku, "site": site, "qty": str(qty), "lot": lot, "reason": meta.reason}
+    return transact(uow, meta, "reserve", request, work)
+
+
+@retrying
+def release(uow: UnitOfWork, meta: Meta, *, ref: str) -> Result:
+    """Give reserved stock back to available."""
+    def work() -> Result:
+        parts = repo.open_reservations(uow.session, ref)
+        if not parts:
+            _missing_or_closed(uow, ref)
+        for part in parts:
+            repo.unhold(uow.session, part.sku_id, part.location_id, part.lot, part.qty)
+            part.state = "released"
+        uow.session.flush()
+        site = uow.session.get_one(Location, uow.session.get_one(Location, parts[0].location_id).site_id)
+        return _answer(ref, uow.session.get_one(Sku, parts[0].sku_id), site, parts)
+
+    return transact(uow, meta, "release", {"ref": ref, "reason": meta.reason}, work)
+
+
+def consume(uow: UnitOfWork, ref: str, *, sku: Sku, site: Location, qty: Decimal) -> list[Free]:
+    """Turn (part of) a reservation into the places an issue takes stock from."""
+    parts = repo.open_reservations(uow.session, ref)
+    if not parts:
+        _missing_or_closed(uow, ref)
+    if parts[0].sku_id != sku.id or uow.session.get_one(Location, parts[0].location_id).site_id != site.id:
+        raise ValidationFailed.single("reservation", "reservation {ref} is for another SKU or site",
+                                      ref=ref)
+    held = sum((p.qty for p in parts), Decimal(0))
+    if qty > held:
+        raise ValidationFailed.single("qty", "exceeds the reserved quantity {held}", held=held)
+    picked, remaining = [], qty
+    for part in parts:
+        take = min(part.qty, remaining)
+        if take <= 0:
+            break
+        repo.unhold(uow.session, part.sku_id, part.location_id, part.lot, take)
+        part.qty -= take
+        part.state = "open" if part.qty > 0 else "consumed"
+        picked.append(Free(part.location_id, part.lot, take))
+        remaining -= take
+    uow.session.flush()
+    return picked
+
+
+def _site_locations(uow: UnitOfWork, site: Location) -> list[int]:
+    return list(uow.session.scalars(select(StockBalance.location_id).distinct()
+                                    .where(StockBalance.site_id == site.id)))
+
+
+def _missing_or_closed(uow: UnitOfWork, ref: str) -> None:
+    if uow.session.scalar(select(Reservation.id).where(Reservation.ref == ref)) is None:
+        raise NotFound("No reservation {ref}", ref=ref)
+    raise Conflict("Reservation {ref} is no longer open", ref=ref)

@@ -1,0 +1,119 @@
+"""Fixtures: a fresh migrated database per test, on SQLite and (when configured) PostgreSQL.
+
+Service tests take the ``db`` fixture, which runs each test once per backend. PostgreSQL is used
+when ``CANGLIU_TEST_PG_URL`` points at a server; every test run creates its own database there
+and drops it at the end. Under ``CI=true`` a missing PostgreSQL is an error, not a skip.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cangliu.core.permissions import Actor
+from cangliu.db.engine import normalize_url
+from cangliu.db.migrate import upgrade
+from cangliu.db.uow import Database
+from cangliu.services import auth, masterdata
+from cangliu.services.postings import Meta
+
+PG_URL = os.environ.get("CANGLIU_TEST_PG_URL")
+IN_CI = os.environ.get("CI") == "true"
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true requires CANGLIU_TEST_PG_URL (PostgreSQL tests must run)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A database of our own on the test server, migrated once, dropped after the run."""
+    assert PG_URL
+    name = f"cangliu_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalize_url(PG_URL).rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_pg(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('location', 'alembic_version')"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DELETE FROM location WHERE code NOT LIKE '@%'"))
+    engine.dispose()
+
+
+def fresh_url(backend: str, request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """An empty, migrated database: a copy of the SQLite template, or the emptied PG test database."""
+    if backend == "sqlite":
+        path = tmp_path / "cangliu.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    _empty_pg(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    database = Database(fresh_url(request.param, request, tmp_path))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def admin(db: Database) -> Actor:
+    return auth.create_user(db.uow(), username="admin", password=PASSWORD, is_admin=True)
+
+
+def seed_network(db: Database, actor: Actor) -> None:
+    """A small network: a central warehouse with a bin, two stores (one allowing negative stock)."""
+    create = masterdata.create
+    create(db.uow(), actor, "category", {"code": "FOOD", "name": "食品"})
+    create(db.uow(), actor, "site", {"code": "WH", "name": "中央仓", "site_kind": "central",
+                                      "region": "华东", "channel": "warehouse"})
+    create(db.uow(), actor, "location", {"code": "WH-A1", "name": "A1", "kind": "bin",
+                                          "parent": "WH"})
+    create(db.uow(), actor, "site", {"code": "S1", "name": "门店一", "site_kind": "store",
+                                      "region": "华东", "channel": "store"})
+    create(db.uow(), actor, "site", {"code": "S2", "name": "门店二", "site_kind": "store",
+                                      "region": "华南", "channel": "store",
+                                      "allow_negative": True})
+    create(db.uow(), actor, "sku", {"code": "SKU-1", "name": "矿泉水", "category": "FOOD",
+                                     "barcodes": ["6900000000017"]})
+    create(db.uow(), actor, "sku", {"code": "SKU-KG", "name": "大米", "uom": "kg", "decimals": 3})
+    create(db.uow(), actor, "sku", {"code": "SKU-LOT", "name": "牛奶", "tracking": "lot",
+                                     "shelf_life_days": 14, "perishable": True})
+
+
+@pytest.fixture
+def network(db: Database, admin: Actor) -> Actor:
+    seed_network(db, admin)
+    return admin
+
+
+@pytest.fixture
+def meta(network: Actor) -> Meta:
+    return Meta(actor=network, reason="test")
