@@ -2,8 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from cangliu.db.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -15,7 +17,6 @@ NAMING = {
 
 # BIGINT keys on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
-UtcDateTime = DateTime(timezone=True)
 
 
 class Base(DeclarativeBase):

@@ -118,6 +118,8 @@ def network(session: Session, flt: StockFilter, *, limit: int = 50,
 def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id: int | None = None
                  ) -> list[dict[str, Any]]:
     """A SKU's moves, newest first: who, when, what, why, which document."""
+    if session.scalar(select(Sku.id).where(Sku.code == sku_code)) is None:
+        raise NotFound("No SKU {code}", code=sku_code)
     src, dst = aliased(Location), aliased(Location)
     query = (select(StockMove, src.code.label("src"), dst.code.label("dst"))
              .join(Sku, Sku.id == StockMove.sku_id).join(src, src.id == StockMove.from_location_id)

@@ -4,9 +4,11 @@ SQLite has no exact decimal type and would do ``qty - :q`` in floating point, so
 money are stored as integers of millionths and converted back to ``Decimal`` on the way out.
 """
 
+import operator
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
 
 SCALE = Decimal(10) ** 6
@@ -17,6 +19,14 @@ class Exact(TypeDecorator[Decimal]):
 
     impl = BigInteger
     cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator[Decimal]):  # noqa: N801
+        """``qty - reserved`` stays Exact, so its results and the values compared with it are scaled."""
+
+        def _adapt_expression(self, op, other_comparator):  # type: ignore[no-untyped-def, override]
+            if op in (operator.add, operator.sub):
+                return op, self.type
+            return super()._adapt_expression(op, other_comparator)
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: object) -> int | None:
         if value is None:
@@ -38,3 +48,22 @@ class Exact(TypeDecorator[Decimal]):
 def to_units(value: Decimal) -> int:
     """The stored integer for a Decimal, for raw SQL that bypasses the column type."""
     return int(value * SCALE)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass times in UTC with tzinfo")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,13 +1,14 @@
-"""Exactly-once writes: a request carrying an Idempotency-Key is performed once; retries get its answer."""
+"""Exactly-once writes: a request with an Idempotency-Key runs once; retries get its answer."""
 
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, bindparam, select, text, update
 
 from cangliu.core.errors import IdempotencyMismatch
+from cangliu.db.base import UtcDateTime
 from cangliu.db.models import IdempotencyRecord
 from cangliu.db.uow import UnitOfWork
 
@@ -30,29 +31,37 @@ def once(uow: UnitOfWork, *, key: str | None, scope: str, action: str,
         return work()
     full_key = f"{scope}:{key}"
     digest = fingerprint(action, request)
-    record = _claim(uow, full_key, digest)
-    if record is not None:
-        if record.request_hash != digest:
+    earlier = _claim(uow, full_key, digest)
+    if earlier is not None:
+        if earlier.request_hash != digest:
             raise IdempotencyMismatch()
-        return dict(json.loads(record.response))
+        return dict(json.loads(earlier.response))
     result = work()
-    stored = uow.session.get(IdempotencyRecord, full_key)
-    assert stored is not None
-    stored.response = json.dumps(result, default=str)
-    uow.session.flush()
+    uow.session.execute(_ANSWER, {"claimed": full_key, "response": json.dumps(result, default=str)})
     return result
 
 
-def _claim(uow: UnitOfWork, full_key: str, digest: str) -> IdempotencyRecord | None:
+_RECORD = IdempotencyRecord.__table__
+# Claiming is one statement: when the key is taken (or being taken by a transaction still open,
+# which this one then waits for), nothing is inserted and the earlier record is read instead.
+# Plain text because SQLAlchemy does not cache its ON CONFLICT constructs; PostgreSQL and
+# SQLite accept the same statement.
+_CLAIM = text(
+    "INSERT INTO idempotency_record (key, request_hash, status_code, response, created_at)"
+    " VALUES (:key, :request_hash, 201, '{}', :created_at) ON CONFLICT (key) DO NOTHING"
+    " RETURNING key"
+).bindparams(bindparam("created_at", type_=UtcDateTime))
+_EARLIER = select(_RECORD.c.request_hash, _RECORD.c.response).where(
+    _RECORD.c.key == bindparam("key"))
+_ANSWER = update(_RECORD).where(_RECORD.c.key == bindparam("claimed")).values(
+    response=bindparam("response"))
+
+
+def _claim(uow: UnitOfWork, full_key: str, digest: str) -> Row[Any] | None:
     """Insert the key; return the earlier record instead when someone already holds it."""
-    existing = uow.session.get(IdempotencyRecord, full_key)
-    if existing is not None:
-        return existing
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(IdempotencyRecord(key=full_key, request_hash=digest, status_code=201,
-                                              response="{}", created_at=uow.now()))
-    except IntegrityError:
-        uow.session.expire_all()
-        return uow.session.get(IdempotencyRecord, full_key, populate_existing=True)
-    return None
+    params = {"key": full_key, "request_hash": digest, "created_at": uow.now()}
+    if uow.session.execute(_CLAIM, params).first() is not None:
+        return None
+    earlier = uow.session.execute(_EARLIER, {"key": full_key}).first()
+    assert earlier is not None, "a conflicting idempotency key must be readable once it commits"
+    return earlier

@@ -7,7 +7,7 @@ database: unique codes, references by code, immutable codes, stale versions.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cangliu.core.errors import Conflict, NotFound, StaleVersion, ValidationFailed
@@ -172,3 +172,38 @@ def get_row(session: Session, kind: str, code: str) -> Any:
 def get(uow: UnitOfWork, kind: str, code: str) -> dict[str, Any]:
     with uow:
         return to_dict(uow.session, kind, get_row(uow.session, kind, code))
+
+
+SEARCH = {"category": ("code", "name", "name_en"), "sku": ("code", "name", "name_en"),
+          "site": ("code", "name", "region"), "location": ("code", "name"),
+          "supplier": ("code", "name", "contact"), "customer": ("code", "name", "contact")}
+
+
+def list_records(session: Session, kind: str, *, q: str | None = None, after: str | None = None,
+                 limit: int = 50, filters: dict[str, Any] | None = None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of records ordered by code, searched by code and name; cursor = last code."""
+    spec = KINDS[kind]
+    model: Any = spec.model
+    query = select(model)
+    if kind == "site":
+        query = query.where(model.kind == LocationKind.SITE)
+    elif kind == "location":
+        query = query.where(model.kind.in_([k.value for k in CHILD_KIND.values()]))
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(*(getattr(model, c).ilike(like) for c in SEARCH[kind])))
+    for name, value in (filters or {}).items():
+        if value is None:
+            continue
+        if name in spec.refs or name == "site":
+            column, target = spec.refs.get(name, ("site_id", Location))
+            ref = _by_code(session, target, value)
+            query = query.where(getattr(model, column) == (ref.id if ref else -1))
+        else:
+            query = query.where(getattr(model, name) == value)
+    if after:
+        query = query.where(model.code > after)
+    rows = list(session.scalars(query.order_by(model.code).limit(limit + 1)))
+    page = rows[:limit]
+    return [to_dict(session, kind, r) for r in page], (page[-1].code if len(rows) > limit else None)

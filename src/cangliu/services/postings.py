@@ -1,4 +1,4 @@
-"""The shared posting step: turn moves into ledger rows and balance updates inside one transaction."""
+"""The shared posting step: moves become ledger rows and balance updates in one transaction."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from cangliu.core.locations import LocationKind, holds_stock
 from cangliu.core.permissions import Actor
 from cangliu.db.models import Location, Sku, StockBalance
 from cangliu.db.repositories import ledger as repo
+from cangliu.db.repositories import masterdata as md
 from cangliu.db.repositories.ledger import LocationInfo
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.idempotency import Result, once
@@ -53,11 +54,26 @@ class Book:
 def transact(uow: UnitOfWork, meta: Meta, action: str, request: dict[str, Any],
              work: Callable[[], Result]) -> Result:
     """One user action: one transaction, performed once per idempotency key, committed once."""
+    def prefetched_work() -> Result:
+        skus, locations = _named_codes(request)
+        md.prefetch(uow.session, skus=skus, locations=locations)
+        return work()
+
     with uow:
         result = once(uow, key=meta.idempotency_key, scope=str(meta.actor.user_id), action=action,
-                      request=request, work=work)
+                      request=request, work=prefetched_work)
         uow.commit()
     return result
+
+
+def _named_codes(request: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The SKU and location codes a request names, so a posting of many lines looks them up in
+    one query per table instead of one per line."""
+    lines = request.get("lines") or []
+    skus = {line.get("sku") for line in lines} | {request.get("sku")}
+    locations = ({request.get(k) for k in ("site", "from_site", "to_site")}
+                 | {line.get(k) for line in lines for k in ("bin", "to_bin")})
+    return {c for c in skus if c}, {c for c in locations if c}
 
 
 def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: Book,
@@ -125,7 +141,8 @@ def check_lot(sku: Sku, lot: str | None, *, field: str, required: bool) -> str |
     """Lot-tracked SKUs name their lot when stock enters; other SKUs never carry one."""
     if sku.tracking == "lot":
         if required and not lot:
-            raise ValidationFailed.single(field, "is required for lot-tracked SKU {sku}", sku=sku.code)
+            raise ValidationFailed.single(field, "is required for lot-tracked SKU {sku}",
+                                          sku=sku.code)
         return lot or None
     if lot:
         raise ValidationFailed.single(field, "SKU {sku} is not lot-tracked", sku=sku.code)

@@ -1,16 +1,16 @@
-"""Ledger repository: writes moves and applies their balance deltas with guarded, ordered updates."""
+"""Ledger repository: writes moves and applies balance deltas with guarded, ordered updates."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cangliu.core.ledger import BalanceKey, StockStatus
 from cangliu.db.models import Location, Reservation, StockBalance, StockMove
+from cangliu.db.types import Exact
 
 
 @dataclass(frozen=True)
@@ -30,34 +30,54 @@ class Shortage(Exception):
         self.requested = requested
 
 
-def _upsert(session: Session):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
-            else sqlite.insert)(StockBalance)
+BALANCE = StockBalance.__table__
+MOVE = StockMove.__table__
+
+
+# Add to a balance, creating the row on first use. Plain text because SQLAlchemy cannot cache
+# its ON CONFLICT construct and recompiling it on every call cost more than the round trip;
+# PostgreSQL and SQLite accept the same statement.
+_UPSERT = text(
+    "INSERT INTO stock_balance (sku_id, location_id, site_id, lot, status, qty, reserved,"
+    " allow_negative, version) VALUES (:sku_id, :location_id, :site_id, :lot, :status, :qty,"
+    " 0, :allow_negative, 1) ON CONFLICT (sku_id, location_id, lot, status) DO UPDATE"
+    " SET qty = stock_balance.qty + excluded.qty, version = stock_balance.version + 1"
+).bindparams(bindparam("qty", type_=Exact()))
+_TAKE_QTY = bindparam("take_qty", type_=Exact())
+_TAKE = (update(BALANCE)
+         .where(BALANCE.c.sku_id == bindparam("key_sku"),
+                BALANCE.c.location_id == bindparam("key_location"),
+                BALANCE.c.lot == bindparam("key_lot"), BALANCE.c.status == bindparam("key_status"),
+                or_(BALANCE.c.qty - BALANCE.c.reserved >= _TAKE_QTY, BALANCE.c.allow_negative))
+         .values(qty=BALANCE.c.qty - _TAKE_QTY, version=BALANCE.c.version + 1))
+
+
+def _balance_row(key: BalanceKey, delta: Decimal, loc: LocationInfo, allow_negative: bool
+                 ) -> dict[str, Any]:
+    sku_id, location_id, lot, status = key
+    return {"sku_id": sku_id, "location_id": location_id, "site_id": loc.site_id, "lot": lot,
+            "status": status, "qty": delta, "allow_negative": allow_negative}
+
+
+def _add_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Upsert the rows in list order (one executemany: psycopg pipelines it) and clear the list."""
+    if rows:
+        session.execute(_UPSERT, rows if len(rows) > 1 else rows[0])
+        rows.clear()
 
 
 def add_to_balance(session: Session, key: BalanceKey, delta: Decimal, loc: LocationInfo,
                    allow_negative: bool) -> None:
-    sku_id, location_id, lot, status = key
-    stmt = _upsert(session).values(
-        sku_id=sku_id, location_id=location_id, site_id=loc.site_id, lot=lot, status=status,
-        qty=delta, reserved=Decimal(0), allow_negative=allow_negative, version=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["sku_id", "location_id", "lot", "status"],
-        set_={"qty": StockBalance.qty + stmt.excluded.qty, "version": StockBalance.version + 1})
-    session.execute(stmt)
+    _add_rows(session, [_balance_row(key, delta, loc, allow_negative)])
 
 
 def take_from_balance(session: Session, key: BalanceKey, qty: Decimal, loc: LocationInfo,
                       allow_negative: bool) -> None:
-    """Decrement only if the free quantity covers it: one conditional UPDATE, never read-then-write."""
+    """Decrement only if the free quantity covers it: one conditional UPDATE, never read-then-write.
+    """
     sku_id, location_id, lot, status = key
-    result = session.execute(
-        update(StockBalance)
-        .where(StockBalance.sku_id == sku_id, StockBalance.location_id == location_id,
-               StockBalance.lot == lot, StockBalance.status == status,
-               or_(StockBalance.qty - StockBalance.reserved >= qty, StockBalance.allow_negative))
-        .values(qty=StockBalance.qty - qty, version=StockBalance.version + 1)
-        .execution_options(synchronize_session=False))
+    result = session.execute(_TAKE, {"key_sku": sku_id, "key_location": location_id,
+                                     "key_lot": lot, "key_status": status, "take_qty": qty})
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return
     if not allow_negative:
@@ -67,18 +87,25 @@ def take_from_balance(session: Session, key: BalanceKey, qty: Decimal, loc: Loca
 
 def apply_deltas(session: Session, deltas: Sequence[tuple[BalanceKey, Decimal]],
                  locations: dict[int, LocationInfo], negative_sites: set[int]) -> None:
-    """Apply net changes in the given (sorted) key order so concurrent postings lock alike."""
+    """Apply net changes in the given (sorted) key order so concurrent postings lock alike.
+
+    Consecutive additions go to the database as one batch, still in key order; each decrement
+    is its own guarded UPDATE because its row count says whether the stock was there.
+    """
+    adds: list[dict[str, Any]] = []
     for key, delta in deltas:
         loc = locations[key[1]]
         allow_negative = loc.site_id in negative_sites
         if delta > 0:
-            add_to_balance(session, key, delta, loc, allow_negative)
-        else:
-            take_from_balance(session, key, -delta, loc, allow_negative)
+            adds.append(_balance_row(key, delta, loc, allow_negative))
+            continue
+        _add_rows(session, adds)
+        take_from_balance(session, key, -delta, loc, allow_negative)
+    _add_rows(session, adds)
 
 
 def insert_moves(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(insert(StockMove), rows)
+    session.execute(insert(MOVE), rows if len(rows) > 1 else rows[0])
 
 
 def free_at(session: Session, sku_id: int, location_ids: Sequence[int], lot: str | None = None

@@ -1,0 +1,35 @@
+# Cangliu quick start: `make run` (demo server on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint serve i18n clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/cangliu demo
+	$(BIN)/cangliu serve
+
+serve: $(BIN)/.installed
+	$(BIN)/cangliu serve
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Refresh the message catalogue after adding UI text (translations live in the .po file).
+i18n: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -o /tmp/cangliu.pot src/cangliu
+	$(BIN)/pybabel update -i /tmp/cangliu.pot -d src/cangliu/web/locales -l zh_CN --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) cangliu.db cangliu.db-wal cangliu.db-shm

@@ -1,0 +1,198 @@
+"""Stock operations and the single view: /api/v1/stock."""
+
+import base64
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from cangliu.core.errors import ValidationFailed
+from cangliu.core.ledger import StockStatus
+from cangliu.core.permissions import Actor
+from cangliu.db import queries
+from cangliu.services import reservations, stock
+from cangliu.services.postings import Meta
+from cangliu.services.stock import Line
+from cangliu.web.api.schemas import Code, PostingIn, Quantity, Reason, Strict, jsonable
+from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+
+router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
+
+
+class ReceiveIn(PostingIn):
+    sku: Code
+    site: Code
+    qty: Quantity
+    bin: Code | None = None
+    lot: str | None = None
+    expiry_date: date | None = None
+    unit_cost: Quantity | None = None
+
+
+class IssueIn(PostingIn):
+    sku: Code
+    site: Code
+    qty: Quantity
+    bin: Code | None = None
+    lot: str | None = None
+    reservation: str | None = None
+
+
+class MoveIn(PostingIn):
+    sku: Code
+    from_site: Code
+    to_site: Code
+    qty: Quantity
+    bin: Code | None = None
+    to_bin: Code | None = None
+    lot: str | None = None
+
+
+class AdjustIn(PostingIn):
+    sku: Code
+    site: Code
+    qty: Quantity
+    direction: Literal["gain", "loss"]
+    bin: Code | None = None
+    lot: str | None = None
+
+
+class StatusIn(PostingIn):
+    sku: Code
+    site: Code
+    qty: Quantity
+    from_status: StockStatus
+    to_status: StockStatus
+    bin: Code | None = None
+    lot: str | None = None
+
+
+class ReserveIn(Strict):
+    sku: Code
+    site: Code
+    qty: Quantity
+    lot: str | None = None
+    reason: Reason = ""
+
+
+class ReleaseIn(Strict):
+    reservation: str
+    reason: Reason = ""
+
+
+class ReverseIn(Strict):
+    reason: Reason
+
+
+def _meta(actor: Actor, body: Any, key: str | None) -> Meta:
+    return Meta(actor=actor, reason=body.reason, idempotency_key=key,
+                occurred_at=getattr(body, "occurred_at", None))
+
+
+def _created(result: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(jsonable(result), status_code=201)
+
+
+@router.post("/receive", status_code=201)
+def receive(body: ReceiveIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot, body.unit_cost)
+    return _created(stock.receive(db.uow(), _meta(actor, body, key), site=body.site, lines=[line],
+                                  expiry_date=body.expiry_date))
+
+
+@router.post("/issue", status_code=201)
+def issue(body: IssueIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot)
+    return _created(stock.issue(db.uow(), _meta(actor, body, key), site=body.site, lines=[line],
+                                reservation=body.reservation))
+
+
+@router.post("/move", status_code=201)
+def move(body: MoveIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot, to_bin=body.to_bin)
+    return _created(stock.move(db.uow(), _meta(actor, body, key), from_site=body.from_site,
+                               to_site=body.to_site, lines=[line]))
+
+
+@router.post("/adjust", status_code=201)
+def adjust(body: AdjustIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot)
+    return _created(stock.adjust(db.uow(), _meta(actor, body, key), site=body.site,
+                                 gain=body.direction == "gain", lines=[line]))
+
+
+@router.post("/status", status_code=201)
+def change_status(body: StatusIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot)
+    return _created(stock.change_status(db.uow(), _meta(actor, body, key), site=body.site,
+                                        from_status=body.from_status, to_status=body.to_status,
+                                        lines=[line]))
+
+
+@router.post("/reserve", status_code=201)
+def reserve(body: ReserveIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    return _created(reservations.reserve(db.uow(), _meta(actor, body, key), sku=body.sku,
+                                         site=body.site, qty=body.qty, lot=body.lot))
+
+
+@router.post("/release", status_code=201)
+def release(body: ReleaseIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    return _created(reservations.release(db.uow(), _meta(actor, body, key), ref=body.reservation))
+
+
+@router.post("/postings/{ref}/reverse", status_code=201)
+def reverse(ref: str, body: ReverseIn, db: DbDep, actor: ActorDep,
+            key: IdempotencyKey = None) -> Any:
+    return _created(stock.reverse_posting(db.uow(), _meta(actor, body, key), ref=ref))
+
+
+def encode_cursor(value: Any) -> str | None:
+    if value is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ValidationFailed.single("cursor", "is not a cursor this server issued") from None
+
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("")
+def network(db: DbDep, actor: ActorDep, site: str | None = None, region: str | None = None,
+            category: str | None = None, q: str | None = None, limit: Limit = 50,
+            cursor: str | None = None) -> Any:
+    after = decode_cursor(cursor)
+    if after is not None and (not isinstance(after, list) or len(after) != 2):
+        raise ValidationFailed.single("cursor", "is not a cursor this server issued")
+    with db.read() as session:
+        items, nxt = queries.network(session, queries.StockFilter(site, region, category, q),
+                                     limit=limit, after=tuple(after) if after else None)
+    return jsonable({"items": items, "next_cursor": encode_cursor(list(nxt) if nxt else None)})
+
+
+@router.get("/{sku_code}")
+def single_view(sku_code: str, db: DbDep, actor: ActorDep) -> Any:
+    with db.read() as session:
+        return jsonable(queries.single_view(session, sku_code))
+
+
+@router.get("/{sku_code}/moves")
+def moves(sku_code: str, db: DbDep, actor: ActorDep, limit: Limit = 50,
+          cursor: str | None = None) -> Any:
+    before = decode_cursor(cursor)
+    if before is not None and not isinstance(before, int):
+        raise ValidationFailed.single("cursor", "is not a cursor this server issued")
+    with db.read() as session:
+        items = queries.move_history(session, sku_code, limit=limit, before_id=before)
+    nxt = items[-1]["id"] if len(items) == limit else None
+    return jsonable({"items": [{k: v for k, v in i.items() if k != "id"} for i in items],
+                     "next_cursor": encode_cursor(nxt)})

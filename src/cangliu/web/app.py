@@ -1,0 +1,48 @@
+"""The FastAPI application: JSON API under /api/v1, server-rendered pages, static files."""
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from cangliu import __version__
+from cangliu.config import Settings, get_settings
+from cangliu.db.uow import Database
+from cangliu.services import auth
+from cangliu.web import problems
+from cangliu.web.api import auth as auth_api
+from cangliu.web.api import masterdata as masterdata_api
+from cangliu.web.api import stock as stock_api
+from cangliu.web.deps import LoginRequired
+from cangliu.web.pages import masterdata as masterdata_pages
+from cangliu.web.pages import session as session_pages
+from cangliu.web.pages import stock as stock_pages
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url, echo=settings.sql_echo)
+    app = FastAPI(title="Cangliu 仓流", version=__version__, openapi_url="/openapi.json")
+    app.state.db = db
+    secret = settings.secret_key or auth.secret_key(db.uow())
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
+    problems.install(app)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.get("/health", tags=["system"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for module in (auth_api, stock_api, masterdata_api, session_pages, stock_pages,
+                   masterdata_pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,46 @@
+"""Translations with Babel: English msgids, Simplified Chinese (the default) from the .po catalogue."""
+
+from functools import lru_cache
+from gettext import NullTranslations
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES = ("zh_CN", "en")
+DEFAULT = "zh_CN"
+CATALOGUES = Path(__file__).parent / "locales"
+
+
+@lru_cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalogue for a locale (compiled in memory from the .po: no build step)."""
+    po = CATALOGUES / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def translate(locale: str, message: str, **params: object) -> str:
+    text = translations(locale).gettext(message)
+    return text.format(**params) if params else text
+
+
+def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
+    """Pick zh_CN or en from a cookie or the Accept-Language header; Chinese by default."""
+    if cookie in LOCALES:
+        return cookie
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh_CN"
+    return DEFAULT

@@ -1,0 +1,172 @@
+"""Master-data pages: searchable, paginated lists and create/edit forms for every kind."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from cangliu.core.errors import DomainError, FieldError, StaleVersion, ValidationFailed
+from cangliu.services import masterdata
+from cangliu.web.api.masterdata import RESOURCES, with_code
+from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.i18n import translate
+from cangliu.web.pages.render import render
+from cangliu.web.problems import _field, _pydantic_message, locale_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str = "text"  # text | number | bool | select
+    options: tuple[str, ...] = ()
+    required: bool = False
+
+
+NAMES = [Field("name", "Name", required=True), Field("name_en", "English name")]
+FORMS: dict[str, tuple[str, list[Field], list[str]]] = {
+    # path: (title, form fields, list columns)
+    "skus": ("SKUs", [*NAMES, Field("category", "Category"), Field("uom", "Unit"),
+                      Field("decimals", "Decimals", "number"),
+                      Field("tracking", "Tracking", "select", ("none", "lot", "serial")),
+                      Field("shelf_life_days", "Shelf life (days)", "number"),
+                      Field("weight_kg", "Weight (kg)", "number"),
+                      Field("volume_l", "Volume (L)", "number"), Field("barcodes", "Barcodes"),
+                      Field("fragile", "Fragile", "bool"), Field("high_value", "High value", "bool"),
+                      Field("bonded", "Bonded", "bool"), Field("perishable", "Perishable", "bool"),
+                      Field("active", "Active", "bool")],
+             ["code", "name", "category", "uom", "tracking", "barcodes"]),
+    "categories": ("Categories", [*NAMES, Field("parent", "Parent category")],
+                   ["code", "name", "name_en", "parent"]),
+    "sites": ("Sites", [*NAMES, Field("site_kind", "Site type", "select",
+                                      ("central", "regional", "store", "online"), True),
+                        Field("region", "Region"),
+                        Field("channel", "Channel", "select",
+                              ("warehouse", "store", "online", "wholesale")),
+                        Field("address", "Address"), Field("latitude", "Latitude", "number"),
+                        Field("longitude", "Longitude", "number"),
+                        Field("allow_negative", "Allow negative stock", "bool"),
+                        Field("active", "Active", "bool")],
+              ["code", "name", "site_kind", "region", "channel", "allow_negative"]),
+    "locations": ("Zones and bins", [*NAMES, Field("kind", "Type", "select", ("zone", "bin"), True),
+                                     Field("parent", "Parent (site or zone)", required=True),
+                                     Field("capacity_volume_l", "Capacity (L)", "number"),
+                                     Field("capacity_weight_kg", "Capacity (kg)", "number"),
+                                     Field("active", "Active", "bool")],
+                  ["code", "name", "kind", "site", "parent", "capacity_volume_l",
+                   "capacity_weight_kg"]),
+    "suppliers": ("Suppliers", [Field("name", "Name", required=True), Field("contact", "Contact"),
+                                Field("phone", "Phone"), Field("email", "E-mail"),
+                                Field("address", "Address"),
+                                Field("lead_time_days", "Lead time (days)", "number"),
+                                Field("active", "Active", "bool")],
+                  ["code", "name", "contact", "phone", "lead_time_days"]),
+    "customers": ("Customers", [Field("name", "Name", required=True),
+                                Field("channel", "Channel", "select",
+                                      ("store", "online", "wholesale")),
+                                Field("contact", "Contact"), Field("phone", "Phone"),
+                                Field("email", "E-mail"), Field("address", "Address"),
+                                Field("active", "Active", "bool")],
+                  ["code", "name", "channel", "contact", "phone"]),
+}
+
+
+def _values(form: Any, fields: list[Field], creating: bool) -> dict[str, Any]:
+    """Form strings to API-shaped values; empty optional inputs mean 'not set'."""
+    values: dict[str, Any] = {}
+    if creating:
+        values["code"] = (form.get("code") or "").strip()
+    for f in fields:
+        raw = form.get(f.name)
+        if f.type == "bool":
+            values[f.name] = raw == "on"
+        elif f.name == "barcodes":
+            values[f.name] = [b.strip() for b in (raw or "").split(",") if b.strip()]
+        elif raw not in (None, ""):
+            values[f.name] = raw.strip()
+        elif not creating and f.type != "select":
+            values[f.name] = None if f.type == "number" or f.name in ("category", "parent") else ""
+    return values
+
+
+def _errors(locale: str, exc: Exception) -> list[FieldError]:
+    if isinstance(exc, ValidationError):
+        return [FieldError(_field(tuple(e["loc"])), _pydantic_message(locale, dict(e)))
+                for e in exc.errors()]
+    if isinstance(exc, ValidationFailed):
+        return [FieldError(e.field, translate(locale, e.message, **e.params)) for e in exc.errors]
+    assert isinstance(exc, DomainError)
+    return [FieldError("", translate(locale, exc.message, **exc.params))]
+
+
+@router.get("/md/{path}", response_class=HTMLResponse)
+def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, q: str | None = None,
+              cursor: str | None = None) -> HTMLResponse:
+    kind, _model = RESOURCES[path]
+    title, _fields, columns = FORMS[path]
+    with db.read() as session:
+        items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=50)
+    return render(request, "md_list.html", actor, path=path, title=title, columns=columns,
+                  items=items, q=q or "", next_cursor=nxt)
+
+
+def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None,
+          errors: list[FieldError], values: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    title, fields, _columns = FORMS[path]
+    return render(request, "md_form.html", actor, status_code=status_code, path=path, title=title,
+                  fields=fields, record=record, errors=errors, values=values)
+
+
+@router.get("/md/{path}/new", response_class=HTMLResponse)
+def new_page(path: str, request: Request, actor: PageActorDep) -> HTMLResponse:
+    RESOURCES[path]
+    return _form(request, actor, path, None, [], {"active": True})
+
+
+@router.get("/md/{path}/{code}", response_class=HTMLResponse)
+def edit_page(path: str, code: str, request: Request, db: DbDep, actor: PageActorDep
+              ) -> HTMLResponse:
+    record = masterdata.get(db.uow(), RESOURCES[path][0], code)
+    return _form(request, actor, path, record, [], record)
+
+
+@router.post("/md/{path}/new", response_model=None)
+async def create(path: str, request: Request, db: DbDep, actor: PageActorDep
+                 ) -> HTMLResponse | RedirectResponse:
+    kind, model = RESOURCES[path]
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = _values(form, FORMS[path][1], creating=True)
+    try:
+        body = with_code(model).model_validate(values)
+        masterdata.create(db.uow(), actor, kind, body.model_dump())
+    except (ValidationError, DomainError) as exc:
+        return _form(request, actor, path, None, _errors(locale_of(request), exc), values, 422)
+    return RedirectResponse(f"/md/{path}/{values['code']}?saved=1", status_code=303)
+
+
+@router.post("/md/{path}/{code}", response_model=None)
+async def update(path: str, code: str, request: Request, db: DbDep, actor: PageActorDep
+                 ) -> HTMLResponse | RedirectResponse:
+    kind, model = RESOURCES[path]
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = _values(form, FORMS[path][1], creating=False)
+    record = masterdata.get(db.uow(), kind, code)
+    version = int(str(form.get("version") or 0)) if str(form.get("version", "")).isdigit() else 0
+    try:
+        clean = model.model_validate({**{k: v for k, v in record.items()
+                                         if k in model.model_fields}, **values})
+        fields = {k: v for k, v in clean.model_dump().items() if k in values}
+        masterdata.update_record(db.uow(), actor, kind, code, version, fields)
+    except (ValidationError, DomainError) as exc:
+        stale = isinstance(exc, StaleVersion)
+        if stale:
+            record = masterdata.get(db.uow(), kind, code)
+        return _form(request, actor, path, record, _errors(locale_of(request), exc),
+                     {**values, "version": version}, 409 if stale else 422)
+    return RedirectResponse(f"/md/{path}/{code}?saved=1", status_code=303)

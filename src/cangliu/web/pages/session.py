@@ -1,0 +1,61 @@
+"""Login, logout and language switch for the browser."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from cangliu.core.errors import AuthenticationFailed
+from cangliu.services import auth
+from cangliu.web.deps import DbDep, check_csrf
+from cangliu.web.i18n import LOCALES
+from cangliu.web.pages.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect within this site after login."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/stock"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login", response_model=None)
+def login(request: Request, db: DbDep, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/stock") -> HTMLResponse | RedirectResponse:
+    check_csrf(request, csrf_token)
+    try:
+        actor = auth.authenticate(db.uow(), username=username, password=password)
+    except AuthenticationFailed as exc:
+        return render(request, "login.html", None, status_code=401, next=_safe_next(next),
+                      error=exc.message, username=username)
+    request.session.clear()  # a fresh session at login
+    request.session["user_id"] = actor.user_id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+    check_csrf(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/lang/{locale}")
+def switch_language(locale: str, request: Request) -> RedirectResponse:
+    back = request.headers.get("referer") or "/stock"
+    response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/stock",
+                                status_code=303)
+    if locale in LOCALES:
+        response.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/stock", status_code=303)
