@@ -37,5 +37,7 @@ def browser(app):
                                                "csrf_token": csrf, "next": "/stock"},
                                follow_redirects=False)
         assert response.status_code == 303
-        client.csrf = csrf
+        # A new session starts at login, with a new CSRF token.
+        page = client.get("/stock").text
+        client.csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
         yield client

@@ -4,7 +4,8 @@ Messages are English msgids; the web layer translates them into the caller's lan
 fills in ``params``.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal
 
 
@@ -12,7 +13,7 @@ from decimal import Decimal
 class FieldError:
     field: str
     message: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = dc_field(default_factory=dict)
 
 
 class DomainError(Exception):

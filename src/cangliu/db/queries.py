@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, tuple_
+from sqlalchemy import Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.errors import NotFound
@@ -105,7 +105,7 @@ def network(session: Session, flt: StockFilter, *, limit: int = 50,
         like = f"%{flt.q.strip()}%"
         query = query.where(or_(Sku.code.ilike(like), Sku.name.ilike(like), Sku.name_en.ilike(like)))
     if after:
-        query = query.where(tuple_(Sku.code, site.code) > tuple_(*after))
+        query = query.where(tuple_(Sku.code, site.code) > tuple_(literal(after[0]), literal(after[1])))
     rows = session.execute(query.order_by(Sku.code, site.code).limit(limit + 1)).all()
     page = rows[:limit]
     transit = _transit(session, list({r.sku_id for r in page}))

@@ -20,10 +20,10 @@ class Exact(TypeDecorator[Decimal]):
     impl = BigInteger
     cache_ok = True
 
-    class comparator_factory(TypeDecorator.Comparator[Decimal]):  # noqa: N801
+    class comparator_factory(TypeDecorator.Comparator[Decimal]):
         """``qty - reserved`` stays Exact, so its results and the values compared with it are scaled."""
 
-        def _adapt_expression(self, op, other_comparator):  # type: ignore[no-untyped-def, override]
+        def _adapt_expression(self, op, other_comparator):  # type: ignore[no-untyped-def]
             if op in (operator.add, operator.sub):
                 return op, self.type
             return super()._adapt_expression(op, other_comparator)

@@ -197,15 +197,15 @@ def _replenish(demo: Demo, day: int, skus: list[DemoSku], stores: dict[str, str]
                 src = regional[stores[site]]
                 region_need[src][k.code] = region_need[src].get(k.code, Decimal(0)) + gap
         store_need[site] = need
-    receipt = [Line(k.code, _qty(sum(n.get(k.code, Decimal(0)) for n in region_need.values())
-                                 * Decimal("1.1") + 5, k.decimals), bin="WH-CENTRAL-A01", lot=_lot(k, day))
+    receipt = [Line(k.code, _qty(float(sum(n.get(k.code, Decimal(0)) for n in region_need.values())) * 1.1 + 5,
+                                 k.decimals), bin="WH-CENTRAL-A01", lot=_lot(k, day))
                for k in skus]
     stock.receive(demo.db.uow(), _meta(demo, day, "采购入库 / purchase receipt", 1),
                   site="WH-CENTRAL", lines=receipt)
     posted += 1
-    for wh, need in region_need.items():
-        lines = [Line(code, qty, lot=_lot(next(k for k in skus if k.code == code), day))
-                 for code, qty in need.items() if qty > 0]
+    by_code = {k.code: k for k in skus}
+    for wh, wanted in region_need.items():
+        lines = [Line(code, qty, lot=_lot(by_code[code], day)) for code, qty in wanted.items() if qty > 0]
         if lines:
             stock.move(demo.db.uow(), _meta(demo, day, "区域补货 / regional replenishment", 3),
                        from_site="WH-CENTRAL", to_site=wh, lines=lines)

@@ -142,7 +142,7 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
             raise StaleVersion(row.version, to_dict(session, kind, row))
         session.refresh(row)
         if barcodes is not None:
-            _set_barcodes(session, row, barcodes)  # type: ignore[arg-type]
+            _set_barcodes(session, row, barcodes)
             session.flush()
         result = to_dict(session, kind, row)
         uow.commit()

@@ -55,12 +55,12 @@ def verify(uow: UnitOfWork, *, batch: int = 50_000) -> Report:
             if r[5]:
                 reserved[(r[0], r[1], r[2], r[3])] = r[5]
         held: dict[BalanceKey, Decimal] = {}
-        for r in s.execute(select(Reservation.sku_id, Reservation.location_id, Reservation.lot,
+        for h in s.execute(select(Reservation.sku_id, Reservation.location_id, Reservation.lot,
                                   func.sum(Reservation.qty))
                            .where(Reservation.state == "open")
                            .group_by(Reservation.sku_id, Reservation.location_id, Reservation.lot)):
-            if r[3]:
-                held[(r[0], r[1], r[2], StockStatus.AVAILABLE.value)] = r[3]
+            if h[3]:
+                held[(h[0], h[1], h[2], StockStatus.AVAILABLE.value)] = h[3]
         diffs = ledger.compare({k: v for k, v in expected.items() if v},
                                {k: v for k, v in actual.items() if v})
         skus = {i: c for i, c in s.execute(select(Sku.id, Sku.code))}

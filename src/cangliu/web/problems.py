@@ -116,4 +116,4 @@ async def on_http_error(request: Request, exc: HTTPException) -> Any:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, on_domain_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(HTTPException, on_http_error)  # type: ignore[arg-type]

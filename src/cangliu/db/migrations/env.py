@@ -2,9 +2,9 @@
 
 from alembic import context
 
+from cangliu.db import models  # noqa: F401  (registers the tables)
 from cangliu.db.base import Base
 from cangliu.db.engine import make_engine
-from cangliu.db import models  # noqa: F401  (registers the tables)
 
 config = context.config
 engine = make_engine(config.get_main_option("sqlalchemy.url") or "")

@@ -87,7 +87,8 @@ def with_code(model: type[Strict]) -> type[Strict]:
 
 def _partial(model: type[Strict]) -> type[Strict]:
     """The update body: every field optional, plus the version the edit is based on."""
-    fields = {name: (f.annotation | None, None) for name, f in model.model_fields.items()}
+    fields = {name: (f.annotation | None, None)  # type: ignore[operator]
+              for name, f in model.model_fields.items()}
     return create_model(f"{model.__name__[:-2]}Update", __base__=Strict,  # type: ignore[call-overload,no-any-return]
                         version=(Annotated[int, Field(ge=1)], ...), **fields)
 

@@ -115,10 +115,12 @@ def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, q: st
 
 
 def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None,
-          errors: list[FieldError], values: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+          errors: list[FieldError], values: dict[str, Any], status_code: int = 200,
+          current: dict[str, Any] | None = None) -> HTMLResponse:
+    """The form; after a stale edit, ``current`` holds the newer record to show beside the input."""
     title, fields, _columns = FORMS[path]
     return render(request, "md_form.html", actor, status_code=status_code, path=path, title=title,
-                  fields=fields, record=record, errors=errors, values=values)
+                  fields=fields, record=record, errors=errors, values=values, current=current)
 
 
 @router.get("/md/{path}/new", response_class=HTMLResponse)
@@ -165,8 +167,8 @@ async def update(path: str, code: str, request: Request, db: DbDep, actor: PageA
         masterdata.update_record(db.uow(), actor, kind, code, version, fields)
     except (ValidationError, DomainError) as exc:
         stale = isinstance(exc, StaleVersion)
-        if stale:
+        if stale:  # keep what the user typed, show what changed, let them save over it knowingly
             record = masterdata.get(db.uow(), kind, code)
-        return _form(request, actor, path, record, _errors(locale_of(request), exc),
-                     {**values, "version": version}, 409 if stale else 422)
+        return _form(request, actor, path, record, _errors(locale_of(request), exc), values,
+                     409 if stale else 422, current=record if stale else None)
     return RedirectResponse(f"/md/{path}/{code}?saved=1", status_code=303)
