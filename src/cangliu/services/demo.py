@@ -149,7 +149,7 @@ def _history(demo: Demo, skus: list[DemoSku]) -> int:
     """Weekly supply chain central → regional → stores, daily sales, a promotion spike."""
     stores = {code: region for code, _, _, kind, region, _ in SITES if kind in ("store", "online")}
     regional = {"华东": "WH-EAST", "华南": "WH-SOUTH"}
-    assortment = {s: [k for k in skus if demo.rng.random() < 0.45] for s in stores}
+    assortment = {s: [k for k in skus if demo.rng.random() < 0.3] for s in stores}
     shadow: dict[tuple[str, str], Decimal] = {}
     postings = 0
     for day in range(DAYS):
@@ -190,8 +190,11 @@ def _replenish(demo: Demo, day: int, skus: list[DemoSku], stores: dict[str, str]
     for site, carried in assortment.items():
         need = []
         for k in carried:
-            target = _qty(k.base_demand * 14 * (2.5 if day + 7 in PROMO_DAYS else 1) + 2, k.decimals)
-            gap = target - shadow.get((site, k.code), Decimal(0))
+            weekly = k.base_demand * 7 * (2.5 if day + 7 in PROMO_DAYS else 1)
+            have = shadow.get((site, k.code), Decimal(0))
+            if have > _qty(weekly, k.decimals):
+                continue  # above the reorder point: no delivery this week
+            gap = _qty(weekly * 2 + 2, k.decimals) - have
             if gap > 0:
                 need.append((k, gap))
                 src = regional[stores[site]]
