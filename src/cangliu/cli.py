@@ -101,7 +101,8 @@ def verify() -> None:
         return
     console.print(f"[red]ledger INCONSISTENT[/red]: {report.moves} moves, {report.balances} balances")
     for diff in report.differences:
-        console.print("  balance   " + report.describe(diff))
+        console.print("  balance   " + report.describe(diff), markup=False)
     for diff in report.reservation_differences:
-        console.print("  reserved  " + report.describe(diff).replace("ledger", "reservations"))
+        console.print("  reserved  " + report.describe(diff).replace("ledger", "reservations"),
+                      markup=False)
     sys.exit(1)
