@@ -61,7 +61,7 @@ def _empty_pg(url: str) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename NOT IN ('location', 'alembic_version')"))]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("DELETE FROM location WHERE code NOT LIKE '@%'"))
+        conn.execute(text("DELETE FROM location WHERE code NOT LIKE '@%' OR route_from_id IS NOT NULL"))
     engine.dispose()
 
 

@@ -23,9 +23,9 @@ class DomainError(Exception):
     title = "Request failed"
 
     def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message)
         self.message = message
         self.params = {k: str(v) for k, v in params.items()}
+        super().__init__(message.format(**self.params) if self.params else message)
 
 
 class ValidationFailed(DomainError):

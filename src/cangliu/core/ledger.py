@@ -30,6 +30,9 @@ class Operation(StrEnum):
     ADJUST = "adjust"
     STATUS = "status"
     REVERSAL = "reversal"
+    TRANSFER_SHIP = "transfer_ship"
+    TRANSFER_RECEIVE = "transfer_receive"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)

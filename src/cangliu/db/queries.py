@@ -8,7 +8,7 @@ from sqlalchemy import Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.errors import NotFound
-from cangliu.db.models import Category, Location, Sku, StockBalance, StockMove
+from cangliu.db.models import Category, Location, Sku, StockBalance, StockMove, TransferOrder
 
 ZERO = Decimal(0)
 FIGURES = ("on_hand", "reserved", "available", "in_transit_in", "in_transit_out", "on_order",
@@ -60,6 +60,17 @@ def _row(r: Any, transit: dict[tuple[int, int, str], Decimal]) -> dict[str, Any]
     }
 
 
+@dataclass(frozen=True)
+class _EmptyFigures:
+    sku_id: int
+    site_id: int
+    on_hand: Decimal = ZERO
+    reserved: Decimal = ZERO
+    available_qty: Decimal = ZERO
+    quality_hold: Decimal = ZERO
+    damaged: Decimal = ZERO
+
+
 def single_view(session: Session, sku_code: str) -> dict[str, Any]:
     """One SKU across the network: a row per site that holds or expects it."""
     sku = session.scalar(select(Sku).where(Sku.code == sku_code))
@@ -72,6 +83,13 @@ def single_view(session: Session, sku_code: str) -> dict[str, Any]:
     transit = _transit(session, [sku.id])
     sites = [{"site": r.site, "site_name": r.name, "region": r.region, **_row(r, transit)}
              for r in rows]
+    # A destination that holds none yet but has stock on its way still gets a row.
+    expecting = {site_id for (_sku, site_id, _dir) in transit} - {r.site_id for r in rows}
+    for loc in session.scalars(select(Location).where(Location.id.in_(expecting))):
+        empty = _EmptyFigures(sku.id, loc.id)
+        sites.append({"site": loc.code, "site_name": loc.name, "region": loc.region,
+                      **_row(empty, transit)})
+    sites.sort(key=lambda row: row["site"])
     totals = {f: sum((s[f] for s in sites), ZERO) for f in FIGURES}
     return {"sku": sku.code, "name": sku.name, "name_en": sku.name_en, "uom": sku.uom,
             "sites": sites, "total": totals}
@@ -135,3 +153,27 @@ def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id:
             for m, s, d in session.execute(query)]
 
 
+
+
+def transfers(session: Session, *, state: str | None = None, site: str | None = None,
+              q: str | None = None, limit: int = 50, after: str | None = None
+              ) -> tuple[list[dict[str, Any]], str | None]:
+    """Transfer orders, newest number first; filter by state, either site, or number search."""
+    src, dst = aliased(Location), aliased(Location)
+    query = (select(TransferOrder, src.code.label("source"), dst.code.label("dest"))
+             .join(src, src.id == TransferOrder.source_site_id)
+             .join(dst, dst.id == TransferOrder.dest_site_id))
+    if state:
+        query = query.where(TransferOrder.state == state)
+    if site:
+        query = query.where(or_(src.code == site, dst.code == site))
+    if q:
+        query = query.where(TransferOrder.number.ilike(f"%{q.strip()}%"))
+    if after:
+        query = query.where(TransferOrder.number < after)
+    rows = session.execute(query.order_by(TransferOrder.number.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    items = [{"number": t.number, "state": t.state, "source": s, "dest": d, "version": t.version,
+              "expected_arrival": t.expected_arrival, "created_at": t.created_at,
+              "shipped_at": t.shipped_at, "received_at": t.received_at} for t, s, d in page]
+    return items, (page[-1][0].number if len(rows) > limit else None)

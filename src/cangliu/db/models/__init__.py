@@ -1,6 +1,7 @@
 """SQLAlchemy rows, one module per table family."""
 
 from cangliu.db.models.auth import ApiToken, AppUser
+from cangliu.db.models.documents import NumberCounter, TransferLine, TransferOrder
 from cangliu.db.models.ledger import IdempotencyRecord, Reservation, StockBalance, StockMove
 from cangliu.db.models.masterdata import (
     Barcode,
@@ -15,5 +16,6 @@ from cangliu.db.models.system import Setting
 
 __all__ = [
     "ApiToken", "AppUser", "Barcode", "Category", "Customer", "IdempotencyRecord", "Location",
-    "Lot", "Reservation", "Setting", "Sku", "StockBalance", "StockMove", "Supplier",
+    "Lot", "NumberCounter", "Reservation", "Setting", "Sku", "StockBalance", "StockMove", "Supplier",
+    "TransferLine", "TransferOrder",
 ]

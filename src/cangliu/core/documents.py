@@ -1,0 +1,87 @@
+"""Documents (单据): numbering and the state table each document type moves through.
+
+A state table maps (state, action) to the next state; anything else is an illegal transition
+with a clear message, so a double click or a second browser tab can never post twice.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from cangliu.core.errors import Conflict
+
+
+class Reset(StrEnum):
+    NEVER = "never"
+    DAILY = "daily"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+@dataclass(frozen=True)
+class Series:
+    """How one document type is numbered, e.g. TO-20261123-0007."""
+
+    prefix: str
+    date_format: str = "%Y%m%d"
+    width: int = 4
+    reset: Reset = Reset.DAILY
+
+    def period(self, day: date) -> str:
+        """The counter bucket a date falls in: the sequence restarts in each new bucket."""
+        return {Reset.NEVER: "", Reset.DAILY: day.strftime("%Y%m%d"),
+                Reset.MONTHLY: day.strftime("%Y%m"), Reset.YEARLY: day.strftime("%Y")}[self.reset]
+
+    def format(self, day: date, seq: int) -> str:
+        parts = [self.prefix]
+        if self.date_format:
+            parts.append(day.strftime(self.date_format))
+        parts.append(f"{seq:0{self.width}d}")
+        return "-".join(parts)
+
+
+SERIES = {
+    "transfer": Series("TO"),
+    "purchase_order": Series("PO"),
+    "sales_order": Series("SO"),
+    "stock_count": Series("SC"),
+    "scrap": Series("SP"),
+}
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, number: str, state: str, action: str) -> None:
+        super().__init__("Document {number} is {state}: cannot {action}", number=number,
+                         state=state, action=action)
+
+
+@dataclass(frozen=True)
+class StateTable:
+    name: str
+    transitions: dict[str, dict[str, str]]
+
+    def next(self, number: str, state: str, action: str) -> str:
+        target = self.transitions.get(state, {}).get(action)
+        if target is None:
+            raise IllegalTransition(number, state, action)
+        return target
+
+    def allowed(self, state: str) -> list[str]:
+        return sorted(self.transitions.get(state, {}))
+
+    @property
+    def states(self) -> set[str]:
+        return set(self.transitions) | {s for t in self.transitions.values() for s in t.values()}
+
+
+TRANSFER = StateTable("transfer", {
+    "draft": {"edit": "draft", "submit": "pending_approval", "cancel": "cancelled"},
+    "pending_approval": {"approve": "approved", "reject": "draft", "cancel": "cancelled"},
+    "approved": {"ship": "shipped", "cancel": "cancelled"},
+    "shipped": {"receive_part": "partially_received", "receive_all": "received",
+                "cancel": "cancelled"},
+    "partially_received": {"receive_part": "partially_received", "receive_all": "received"},
+    "received": {"close": "closed"},
+    "closed": {},
+    "cancelled": {},
+})

@@ -1,0 +1,56 @@
+"""Document tables: number counters and transfer orders with their lines."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cangliu.db.base import Base, BigId
+from cangliu.db.types import Exact
+
+
+class NumberCounter(Base):
+    """The last number handed out per document type and period (day, month, year or ever)."""
+
+    __tablename__ = "number_counter"
+    doc_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class TransferOrder(Base):
+    __tablename__ = "transfer_order"
+    __table_args__ = (CheckConstraint("source_site_id <> dest_site_id", name="two_sites"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    source_site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    dest_site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    expected_arrival: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    shipped_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TransferLine(Base):
+    __tablename__ = "transfer_line"
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "line_no"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("received_qty + damaged_qty + shortage_qty <= shipped_qty",
+                        name="receipt_within_shipment"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfer_order.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    shipped_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    received_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    damaged_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    shortage_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))

@@ -1,0 +1,318 @@
+"""Transfer orders between two sites: shipped stock sits in transit until the destination receives it.
+
+draft → pending approval → approved → shipped → partially received → received → closed.
+Shipping moves stock from the source into the route's transit location (outbound in transit at
+the source, inbound at the destination); receiving moves it on, with damage to the damaged status
+and declared shortages to the adjustment location.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cangliu.core import ledger
+from cangliu.core.documents import TRANSFER
+from cangliu.core.errors import InsufficientStock, NotFound, StaleVersion, ValidationFailed
+from cangliu.core.ledger import Free, Move, Operation, StockStatus, parse_qty
+from cangliu.core.locations import LocationKind
+from cangliu.db.models import Location, Sku, StockBalance, StockMove, TransferLine, TransferOrder
+from cangliu.db.repositories import masterdata as md
+from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.idempotency import Result
+from cangliu.services.numbering import next_number
+from cangliu.services.postings import Book, Meta, check_lot, post, sources, transact
+
+
+@dataclass(frozen=True)
+class TransferLineIn:
+    sku: str
+    qty: Decimal | str
+    lot: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptLineIn:
+    """What arrived for one line: good units, damaged units, and units declared missing."""
+
+    line_no: int
+    received: Decimal | str = "0"
+    damaged: Decimal | str = "0"
+    shortage: Decimal | str = "0"
+
+
+OPEN_ON_ROAD = ("shipped", "partially_received")
+
+
+def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
+    s = uow.session
+    lines = list(s.scalars(select(TransferLine).where(TransferLine.transfer_id == order.id)
+                           .order_by(TransferLine.line_no)))
+    codes = {sid: code for sid, code in s.execute(select(Sku.id, Sku.code).where(
+        Sku.id.in_([ln.sku_id for ln in lines])))}
+    shipped = sum((ln.shipped_qty for ln in lines), Decimal(0))
+    received = sum((ln.received_qty for ln in lines), Decimal(0))
+    today = uow.now().date()
+    return {
+        "number": order.number, "state": order.state, "version": order.version,
+        "source": s.get_one(Location, order.source_site_id).code,
+        "dest": s.get_one(Location, order.dest_site_id).code,
+        "expected_arrival": order.expected_arrival.isoformat() if order.expected_arrival else None,
+        "overdue": bool(order.expected_arrival and order.expected_arrival < today
+                        and order.state in OPEN_ON_ROAD),
+        "receipt_accuracy": str((received / shipped).quantize(Decimal("0.0001")))
+        if shipped and order.state in ("received", "closed") else None,
+        "reason": order.reason, "created_by": order.created_by,
+        "created_at": order.created_at.isoformat(),
+        "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
+        "received_at": order.received_at.isoformat() if order.received_at else None,
+        "allowed_actions": TRANSFER.allowed(order.state),
+        "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "lot": ln.lot, "qty": str(ln.qty),
+                   "shipped_qty": str(ln.shipped_qty), "received_qty": str(ln.received_qty),
+                   "damaged_qty": str(ln.damaged_qty), "shortage_qty": str(ln.shortage_qty)}
+                  for ln in lines],
+    }
+
+
+def _new_lines(uow: UnitOfWork, order_id: int, lines: list[TransferLineIn]) -> list[TransferLine]:
+    if not lines:
+        raise ValidationFailed.single("lines", "must have at least one line")
+    rows = []
+    for i, line in enumerate(lines):
+        sku = md.sku_by_code(uow.session, line.sku, field=f"lines[{i}].sku")
+        qty = parse_qty(line.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
+        lot = check_lot(sku, line.lot, field=f"lines[{i}].lot", required=False)
+        rows.append(TransferLine(transfer_id=order_id, line_no=i + 1, sku_id=sku.id, qty=qty,
+                                 lot=lot or ""))
+    return rows
+
+
+def _load(uow: UnitOfWork, number: str) -> TransferOrder:
+    """The order, locked for this transaction so two tabs cannot act on it at once."""
+    order = uow.session.scalar(select(TransferOrder).where(TransferOrder.number == number)
+                               .with_for_update())
+    if order is None:
+        raise NotFound("No transfer {number}", number=number)
+    return order
+
+
+@retrying
+def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
+                    lines: list[TransferLineIn], expected_arrival: date | None = None) -> Result:
+    def work() -> Result:
+        src = md.site_by_code(uow.session, source, field="source")
+        dst = md.site_by_code(uow.session, dest, field="dest")
+        if src.id == dst.id:
+            raise ValidationFailed.single("dest", "must differ from the source site")
+        now = uow.now()
+        order = TransferOrder(number=next_number(uow, "transfer", now.date()), state="draft",
+                              source_site_id=src.id, dest_site_id=dst.id,
+                              expected_arrival=expected_arrival, reason=meta.reason,
+                              created_by=meta.actor.username, created_at=now, version=1)
+        uow.session.add(order)
+        uow.session.flush()
+        uow.session.add_all(_new_lines(uow, order.id, lines))
+        uow.session.flush()
+        return answer(uow, order)
+
+    request = {"source": source, "dest": dest, "lines": [vars(x) for x in lines],
+               "expected_arrival": expected_arrival, "reason": meta.reason}
+    return transact(uow, meta, "create_transfer", request, work)
+
+
+def _act(uow: UnitOfWork, meta: Meta, number: str, action: str, request: dict[str, Any],
+         body: Callable[[TransferOrder, Meta], str | None], version: int | None = None) -> Result:
+    """Lock, check the version and the state table, do the work, move to the next state."""
+    def work() -> Result:
+        order = _load(uow, number)
+        if version is not None and order.version != version:
+            raise StaleVersion(order.version, answer(uow, order))
+        TRANSFER.next(number, order.state, action)
+        doc_meta = replace(meta, document_type="transfer", document_number=order.number)
+        order.state = body(order, doc_meta) or TRANSFER.next(number, order.state, action)
+        order.version += 1
+        uow.session.flush()
+        return answer(uow, order)
+
+    return transact(uow, meta, f"transfer_{action}", {"number": number, **request}, work)
+
+
+@retrying
+def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
+                    lines: list[TransferLineIn] | None = None,
+                    expected_arrival: date | None = None) -> Result:
+    """Edit a draft; a stale version changes nothing and answers with the current document."""
+    def edit(order: TransferOrder, _meta: Meta) -> None:
+        order.expected_arrival = expected_arrival or order.expected_arrival
+        if lines is not None:
+            new = _new_lines(uow, order.id, lines)
+            for old in uow.session.scalars(select(TransferLine)
+                                           .where(TransferLine.transfer_id == order.id)):
+                uow.session.delete(old)
+            uow.session.flush()
+            uow.session.add_all(new)
+
+    request = {"version": version, "expected_arrival": expected_arrival,
+               "lines": [vars(x) for x in lines] if lines is not None else None}
+    return _act(uow, meta, number, "edit", request, edit, version)
+
+
+@retrying
+def submit_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int | None = None
+                    ) -> Result:
+    """Send for approval; until the approvals engine exists every transfer is approved at once."""
+    def submit(order: TransferOrder, _meta: Meta) -> str:
+        pending = TRANSFER.next(number, order.state, "submit")
+        return TRANSFER.next(number, pending, "approve")
+
+    return _act(uow, meta, number, "submit", {"version": version}, submit, version)
+
+
+def _route(uow: UnitOfWork, order: TransferOrder) -> Location:
+    """The transit location of this source → destination route, created on first use."""
+    code = f"@TR-{order.source_site_id}-{order.dest_site_id}"
+    src = uow.session.get_one(Location, order.source_site_id)
+    dst = uow.session.get_one(Location, order.dest_site_id)
+    insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    uow.session.execute(insert(Location).values(
+        code=code, name=f"在途 {src.code} → {dst.code}", name_en=f"In transit {src.code} → {dst.code}",
+        kind=LocationKind.TRANSIT.value, route_from_id=src.id, route_to_id=dst.id, region="",
+        address="", allow_negative=False, active=True, version=1).on_conflict_do_nothing())
+    return uow.session.scalars(select(Location).where(Location.code == code)).one()
+
+
+def _lines(uow: UnitOfWork, order: TransferOrder) -> list[TransferLine]:
+    return list(uow.session.scalars(select(TransferLine).where(TransferLine.transfer_id == order.id)
+                                    .order_by(TransferLine.line_no)))
+
+
+@retrying
+def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
+    """Take every line from the source site's free stock and put it on the road."""
+    def ship(order: TransferOrder, doc: Meta) -> None:
+        src = uow.session.get_one(Location, order.source_site_id)
+        route = _route(uow, order)
+        book, moves = Book(), []
+        book.loc(route, None)
+        for line in _lines(uow, order):
+            sku = book.skus.get(line.sku_id) or uow.session.get_one(Sku, line.sku_id)
+            book.sku(sku)
+            for part in sources(uow, sku=sku, site=src, location=src, qty=line.qty,
+                                lot=line.lot or None, status=StockStatus.AVAILABLE, explicit=False):
+                book.loc(uow.session.get_one(Location, part.location), src)
+                moves.append(Move(sku.id, part.qty, part.location, route.id, lot=part.lot))
+            line.shipped_qty = line.qty
+        post(uow, doc, Operation.TRANSFER_SHIP, moves, book)
+        order.shipped_at = uow.now()
+
+    return _act(uow, meta, number, "ship", {}, ship)
+
+
+def _from_transit(uow: UnitOfWork, route: Location, sku: Sku, lot: str, qty: Decimal) -> list[Free]:
+    rows = uow.session.execute(select(StockBalance.lot, StockBalance.qty).where(
+        StockBalance.location_id == route.id, StockBalance.sku_id == sku.id,
+        StockBalance.status == StockStatus.AVAILABLE.value, StockBalance.qty > 0,
+        *([StockBalance.lot == lot] if lot else [])).order_by(StockBalance.id))
+    picked = ledger.allocate(qty, [Free(route.id, lt, q) for lt, q in rows])
+    if picked is None:
+        raise InsufficientStock(sku.code, route.code, qty, Decimal(0))
+    return picked
+
+
+@retrying
+def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[ReceiptLineIn]
+                     ) -> Result:
+    """Book what arrived; damaged units land as damaged, declared shortages go to adjustment."""
+    def receive(order: TransferOrder, doc: Meta) -> str:
+        by_no = {ln.line_no: ln for ln in _lines(uow, order)}
+        route, dst = _route(uow, order), uow.session.get_one(Location, order.dest_site_id)
+        adjustment = md.virtual(uow.session, LocationKind.ADJUSTMENT)
+        book, moves = Book(), []
+        for loc, site in ((route, None), (dst, dst), (adjustment, None)):
+            book.loc(loc, site)
+        for i, rl in enumerate(lines):
+            line = by_no.get(rl.line_no)
+            if line is None:
+                raise ValidationFailed.single(f"lines[{i}].line_no", "no line {n} on {number}",
+                                              n=rl.line_no, number=number)
+            sku = uow.session.get_one(Sku, line.sku_id)
+            book.sku(sku)
+            amounts = _amounts(rl, i, sku)
+            outstanding = line.shipped_qty - line.received_qty - line.damaged_qty - line.shortage_qty
+            if sum(amounts.values()) > outstanding:
+                raise ValidationFailed.single(f"lines[{i}]", "exceeds what is still in transit ({n})",
+                                              n=outstanding)
+            targets = {"received": (dst.id, StockStatus.AVAILABLE),
+                       "damaged": (dst.id, StockStatus.DAMAGED),
+                       "shortage": (adjustment.id, StockStatus.AVAILABLE)}
+            for kind, qty in amounts.items():
+                if qty > 0:
+                    to, status = targets[kind]
+                    for part in _from_transit(uow, route, sku, line.lot, qty):
+                        moves.append(Move(sku.id, part.qty, route.id, to, to_status=status,
+                                          lot=part.lot))
+            line.received_qty += amounts["received"]
+            line.damaged_qty += amounts["damaged"]
+            line.shortage_qty += amounts["shortage"]
+        post(uow, doc, Operation.TRANSFER_RECEIVE, moves, book)
+        done = all(ln.received_qty + ln.damaged_qty + ln.shortage_qty == ln.shipped_qty
+                   for ln in by_no.values())
+        if done:
+            order.received_at = uow.now()
+        return TRANSFER.next(number, order.state, "receive_all" if done else "receive_part")
+
+    request = {"lines": [vars(x) for x in lines], "reason": meta.reason}
+    return _act(uow, meta, number, "receive_part", request, receive)
+
+
+def _amounts(rl: ReceiptLineIn, i: int, sku: Sku) -> dict[str, Decimal]:
+    amounts = {}
+    for name in ("received", "damaged", "shortage"):
+        raw = getattr(rl, name)
+        amounts[name] = (Decimal(0) if str(raw).strip() in ("", "0")
+                         else parse_qty(raw, field=f"lines[{i}].{name}", decimals=sku.decimals))
+    if not any(amounts.values()):
+        raise ValidationFailed.single(f"lines[{i}]", "give a received, damaged or shortage quantity")
+    return amounts
+
+
+@retrying
+def cancel_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
+    """Cancel; a shipped transfer brings its stock back with reversing moves dated now."""
+    def cancel(order: TransferOrder, doc: Meta) -> None:
+        if order.state != "shipped":
+            return
+        shipped = list(uow.session.scalars(select(StockMove).where(
+            StockMove.document_number == order.number,
+            StockMove.operation == Operation.TRANSFER_SHIP.value).order_by(StockMove.id)))
+        book = Book()
+        for row in shipped:
+            book.sku(uow.session.get_one(Sku, row.sku_id))
+            for lid in (row.from_location_id, row.to_location_id):
+                loc = uow.session.get_one(Location, lid)
+                book.loc(loc, uow.session.get(Location, loc.site_id) if loc.site_id else None)
+        moves = [ledger.reverse(Move(r.sku_id, r.qty, r.from_location_id, r.to_location_id,
+                                     lot=r.lot)) for r in shipped]
+        post(uow, replace(doc, occurred_at=None), Operation.CANCEL, moves, book,
+             reversal_of=[r.id for r in shipped])
+        for line in _lines(uow, order):
+            line.shipped_qty = Decimal(0)
+
+    return _act(uow, meta, number, "cancel", {}, cancel)
+
+
+@retrying
+def close_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
+    return _act(uow, meta, number, "close", {}, lambda _o, _m: None)
+
+
+def get_transfer(uow: UnitOfWork, number: str) -> Result:
+    with uow:
+        order = uow.session.scalar(select(TransferOrder).where(TransferOrder.number == number))
+        if order is None:
+            raise NotFound("No transfer {number}", number=number)
+        return answer(uow, order)

@@ -1,0 +1,127 @@
+"""Transfer orders: /api/v1/transfers."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from cangliu.db import queries
+from cangliu.services import transfers
+from cangliu.services.postings import Meta
+from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+
+router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
+State = Literal["draft", "pending_approval", "approved", "shipped", "partially_received",
+                "received", "closed", "cancelled"]
+
+
+class LineIn(Strict):
+    sku: Code
+    qty: Quantity
+    lot: str | None = None
+
+
+class TransferIn(Strict):
+    source: Code
+    dest: Code
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
+    expected_arrival: date | None = None
+    reason: Reason = ""
+
+
+class TransferEdit(Strict):
+    version: Annotated[int, Field(ge=1)]
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
+    expected_arrival: date | None = None
+
+
+class ActionIn(Strict):
+    reason: Reason = ""
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ReceiptLine(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    received: Quantity = "0"
+    damaged: Quantity = "0"
+    shortage: Quantity = "0"
+
+
+class ReceiptIn(Strict):
+    lines: Annotated[list[ReceiptLine], Field(min_length=1)]
+    reason: Reason = ""
+
+
+def _meta(actor: Any, reason: str, key: str | None) -> Meta:
+    return Meta(actor=actor, reason=reason, idempotency_key=key)
+
+
+@router.post("", status_code=201)
+def create(body: TransferIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines]
+    result = transfers.create_transfer(db.uow(), _meta(actor, body.reason, key), source=body.source,
+                                       dest=body.dest, lines=lines,
+                                       expected_arrival=body.expected_arrival)
+    return JSONResponse(jsonable(result), status_code=201)
+
+
+@router.get("")
+def list_transfers(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+                   q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                   cursor: str | None = None) -> Any:
+    with db.read() as session:
+        items, nxt = queries.transfers(session, state=state, site=site, q=q, limit=limit,
+                                       after=cursor)
+    return jsonable({"items": items, "next_cursor": nxt})
+
+
+@router.get("/{number}")
+def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+    return jsonable(transfers.get_transfer(db.uow(), number))
+
+
+@router.patch("/{number}")
+def edit(number: str, body: TransferEdit, db: DbDep, actor: ActorDep,
+         key: IdempotencyKey = None) -> Any:
+    lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines] if body.lines else None
+    return jsonable(transfers.update_transfer(db.uow(), _meta(actor, "", key), number=number,
+                                              version=body.version, lines=lines,
+                                              expected_arrival=body.expected_arrival))
+
+
+@router.post("/{number}/submit")
+def submit(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+           key: IdempotencyKey = None) -> Any:
+    return jsonable(transfers.submit_transfer(db.uow(), _meta(actor, body.reason, key),
+                                              number=number, version=body.version))
+
+
+@router.post("/{number}/ship")
+def ship(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+         key: IdempotencyKey = None) -> Any:
+    return jsonable(transfers.ship_transfer(db.uow(), _meta(actor, body.reason, key), number=number))
+
+
+@router.post("/{number}/receive")
+def receive(number: str, body: ReceiptIn, db: DbDep, actor: ActorDep,
+            key: IdempotencyKey = None) -> Any:
+    lines = [ReceiptLineIn(x.line_no, x.received, x.damaged, x.shortage) for x in body.lines]
+    return jsonable(transfers.receive_transfer(db.uow(), _meta(actor, body.reason, key),
+                                               number=number, lines=lines))
+
+
+@router.post("/{number}/cancel")
+def cancel(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+           key: IdempotencyKey = None) -> Any:
+    return jsonable(transfers.cancel_transfer(db.uow(), _meta(actor, body.reason, key),
+                                              number=number))
+
+
+@router.post("/{number}/close")
+def close(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+          key: IdempotencyKey = None) -> Any:
+    return jsonable(transfers.close_transfer(db.uow(), _meta(actor, body.reason, key), number=number))
