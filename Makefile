@@ -26,9 +26,13 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Messages are English msgids: gettext in templates, and the message argument of domain errors.
+I18N_KEYWORDS := -k single:2 -k FieldError:2 -k NotFound -k Conflict -k AuthenticationFailed \
+  -k CsrfFailed -k __init__:1 -k Field:2 -k translate:2
+
 # Refresh the message catalogue after adding UI text (translations live in the .po file).
 i18n: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -o /tmp/cangliu.pot src/cangliu
+	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) -o /tmp/cangliu.pot src/cangliu
 	$(BIN)/pybabel update -i /tmp/cangliu.pot -d src/cangliu/web/locales -l zh_CN --no-fuzzy-matching
 
 clean:
