@@ -20,6 +20,7 @@ from cangliu.web.deps import LoginRequired
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
+from cangliu.web.pages import transfers as transfer_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__}
 
     for module in (auth_api, stock_api, transfers_api, masterdata_api, session_pages, stock_pages,
-                   masterdata_pages):
+                   masterdata_pages, transfer_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,5 +1,6 @@
 """Rendering pages: the template environment, the locale and the per-request context."""
 
+import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,5 +36,7 @@ def render(request: Request, name: str, actor: Actor | None, status_code: int = 
         return translate(locale, message, **params)
 
     return templates.TemplateResponse(request, name, {
-        "_": _, "locale": locale, "actor": actor, "csrf": csrf_token(request), **context,
+        "_": _, "locale": locale, "actor": actor, "csrf": csrf_token(request),
+        # A fresh idempotency key per rendered form: a double submit posts once.
+        "form_key": secrets.token_hex(12), **context,
     }, status_code=status_code)

@@ -1,0 +1,142 @@
+"""调拨单 / Transfer order pages: list, new (lines typed or scanned), detail with actions, print, PDF."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from cangliu.core.errors import DomainError, FieldError, ValidationFailed
+from cangliu.db import queries
+from cangliu.services import masterdata, transfers
+from cangliu.services.postings import Meta
+from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.i18n import translate
+from cangliu.web.pages.render import render
+from cangliu.web.pdf import document_pdf
+from cangliu.web.problems import locale_of
+
+router = APIRouter(include_in_schema=False)
+ACTIONS = {"submit": transfers.submit_transfer, "ship": transfers.ship_transfer,
+           "cancel": transfers.cancel_transfer, "close": transfers.close_transfer}
+
+
+def parse_lines(text: str) -> list[TransferLineIn]:
+    """One line per SKU: ``CODE QTY [LOT]``; a scanner's Enter starts the next line."""
+    lines = []
+    for i, raw in enumerate(ln for ln in text.splitlines() if ln.strip()):
+        parts = raw.replace(",", " ").replace("\t", " ").split()
+        if len(parts) < 2:
+            raise ValidationFailed.single(f"lines[{i}]", "write the SKU code and the quantity")
+        lines.append(TransferLineIn(parts[0], parts[1], parts[2] if len(parts) > 2 else None))
+    return lines
+
+
+def _errors(request: Request, exc: DomainError) -> list[FieldError]:
+    locale = locale_of(request)
+    if isinstance(exc, ValidationFailed):
+        return [FieldError(e.field, translate(locale, e.message, **e.params)) for e in exc.errors]
+    return [FieldError("", translate(locale, exc.message, **exc.params))]
+
+
+@router.get("/transfers", response_class=HTMLResponse)
+def list_page(request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
+              site: str | None = None, q: str | None = None, cursor: str | None = None
+              ) -> HTMLResponse:
+    with db.read() as session:
+        items, nxt = queries.transfers(session, state=state or None, site=site or None,
+                                       q=q or None, after=cursor)
+        sites, _ = masterdata.list_records(session, "site", limit=500)
+    return render(request, "transfers.html", actor, items=items, next_cursor=nxt, sites=sites,
+                  filters={"state": state or "", "site": site or "", "q": q or ""})
+
+
+@router.get("/transfers/new", response_class=HTMLResponse)
+def new_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    with db.read() as session:
+        sites, _ = masterdata.list_records(session, "site", limit=500)
+    return render(request, "transfer_new.html", actor, sites=sites, values={}, errors=[])
+
+
+@router.post("/transfers/new", response_model=None)
+async def create(request: Request, db: DbDep, actor: PageActorDep) -> Any:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = {k: str(form.get(k, "")) for k in ("source", "dest", "lines", "reason", "key")}
+    try:
+        result = transfers.create_transfer(
+            db.uow(), Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None),
+            source=values["source"], dest=values["dest"], lines=parse_lines(values["lines"]))
+    except DomainError as exc:
+        with db.read() as session:
+            sites, _ = masterdata.list_records(session, "site", limit=500)
+        return render(request, "transfer_new.html", actor, status_code=exc.status, sites=sites,
+                      values=values, errors=_errors(request, exc))
+    return RedirectResponse(f"/transfers/{result['number']}", status_code=303)
+
+
+@router.get("/transfers/{number}", response_class=HTMLResponse)
+def detail(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    return render(request, "transfer.html", actor, t=transfers.get_transfer(db.uow(), number),
+                  errors=[])
+
+
+@router.post("/transfers/{number}/{action}", response_model=None)
+async def act(number: str, action: str, request: Request, db: DbDep, actor: PageActorDep) -> Any:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    meta = Meta(actor, reason=str(form.get("reason", "")),
+                idempotency_key=str(form.get("key") or "") or None)
+    try:
+        if action == "receive":
+            transfers.receive_transfer(db.uow(), meta, number=number, lines=_receipt_lines(form))
+        elif action in ACTIONS:
+            ACTIONS[action](db.uow(), meta, number=number)
+        else:
+            return Response(status_code=404)
+    except DomainError as exc:
+        return render(request, "transfer.html", actor, status_code=exc.status,
+                      t=transfers.get_transfer(db.uow(), number), errors=_errors(request, exc))
+    return RedirectResponse(f"/transfers/{number}", status_code=303)
+
+
+def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
+    """The lines the clerk filled in (received / damaged / shortage per line number)."""
+    lines = []
+    for key in form:
+        if key.startswith("received_"):
+            n = key.removeprefix("received_")
+            values = [str(form.get(f"{kind}_{n}") or "").strip() or "0"
+                      for kind in ("received", "damaged", "shortage")]
+            if any(v != "0" for v in values) and n.isdigit():
+                lines.append(ReceiptLineIn(int(n), *values))
+    if not lines:
+        raise ValidationFailed.single("lines", "give a received, damaged or shortage quantity")
+    return lines
+
+
+@router.get("/transfers/{number}/print", response_class=HTMLResponse)
+def print_view(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+    return render(request, "transfer_print.html", actor, t=transfers.get_transfer(db.uow(), number))
+
+
+@router.get("/transfers/{number}/pdf")
+def pdf(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    t = transfers.get_transfer(db.uow(), number)
+    locale = locale_of(request)
+
+    def _(msg: str) -> str:
+        return translate(locale, msg)
+
+    header = [(_("State"), _(t["state"])), (_("From"), t["source"]), (_("To"), t["dest"]),
+              (_("Expected arrival"), t["expected_arrival"] or "—"),
+              (_("Created by"), f"{t['created_by']} · {t['created_at'][:16]}"),
+              (_("Reason"), t["reason"] or "—")]
+    columns = [_("Line"), _("SKU"), _("Lot"), _("Quantity"), _("Shipped"), _("Received"),
+               _("Damaged"), _("Shortage")]
+    rows = [[ln["line_no"], ln["sku"], ln["lot"], ln["qty"], ln["shipped_qty"], ln["received_qty"],
+             ln["damaged_qty"], ln["shortage_qty"]] for ln in t["lines"]]
+    body = document_pdf(title=_("Transfer order"), number=number, header=header, columns=columns,
+                        rows=rows)
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
