@@ -6,23 +6,22 @@ the source, inbound at the destination); receiving moves it on, with damage to t
 and declared shortages to the adjustment location.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core import ledger
 from cangliu.core.documents import TRANSFER
-from cangliu.core.errors import InsufficientStock, NotFound, StaleVersion, ValidationFailed
+from cangliu.core.errors import InsufficientStock, ValidationFailed
 from cangliu.core.ledger import Free, Move, Operation, StockStatus, parse_qty
 from cangliu.core.locations import LocationKind
 from cangliu.db.models import Location, Sku, StockBalance, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.postings import Book, Meta, check_lot, post, sources, transact
@@ -91,15 +90,6 @@ def _new_lines(uow: UnitOfWork, order_id: int, lines: list[TransferLineIn]) -> l
     return rows
 
 
-def _load(uow: UnitOfWork, number: str) -> TransferOrder:
-    """The order, locked for this transaction so two tabs cannot act on it at once."""
-    order = uow.session.scalar(select(TransferOrder).where(TransferOrder.number == number)
-                               .with_for_update())
-    if order is None:
-        raise NotFound("No transfer {number}", number=number)
-    return order
-
-
 @retrying
 def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
                     lines: list[TransferLineIn], expected_arrival: date | None = None) -> Result:
@@ -124,23 +114,6 @@ def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
     return transact(uow, meta, "create_transfer", request, work)
 
 
-def _act(uow: UnitOfWork, meta: Meta, number: str, action: str, request: dict[str, Any],
-         body: Callable[[TransferOrder, Meta], str | None], version: int | None = None) -> Result:
-    """Lock, check the version and the state table, do the work, move to the next state."""
-    def work() -> Result:
-        order = _load(uow, number)
-        if version is not None and order.version != version:
-            raise StaleVersion(order.version, answer(uow, order))
-        TRANSFER.next(number, order.state, action)
-        doc_meta = replace(meta, document_type="transfer", document_number=order.number)
-        order.state = body(order, doc_meta) or TRANSFER.next(number, order.state, action)
-        order.version += 1
-        uow.session.flush()
-        return answer(uow, order)
-
-    return transact(uow, meta, f"transfer_{action}", {"number": number, **request}, work)
-
-
 @retrying
 def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                     lines: list[TransferLineIn] | None = None,
@@ -158,7 +131,7 @@ def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
 
     request = {"version": version, "expected_arrival": expected_arrival,
                "lines": [vars(x) for x in lines] if lines is not None else None}
-    return _act(uow, meta, number, "edit", request, edit, version)
+    return act(uow, meta, KIND, number, "edit", request, edit, version)
 
 
 @retrying
@@ -169,7 +142,7 @@ def submit_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int | 
         pending = TRANSFER.next(number, order.state, "submit")
         return TRANSFER.next(number, pending, "approve")
 
-    return _act(uow, meta, number, "submit", {"version": version}, submit, version)
+    return act(uow, meta, KIND, number, "submit", {"version": version}, submit, version)
 
 
 def _route(uow: UnitOfWork, order: TransferOrder) -> Location:
@@ -209,7 +182,7 @@ def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
         post(uow, doc, Operation.TRANSFER_SHIP, moves, book)
         order.shipped_at = uow.now()
 
-    return _act(uow, meta, number, "ship", {}, ship)
+    return act(uow, meta, KIND, number, "ship", {}, ship)
 
 
 def _from_transit(uow: UnitOfWork, route: Location, sku: Sku, lot: str, qty: Decimal) -> list[Free]:
@@ -266,7 +239,7 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         return TRANSFER.next(number, order.state, "receive_all" if done else "receive_part")
 
     request = {"lines": [vars(x) for x in lines], "reason": meta.reason}
-    return _act(uow, meta, number, "receive_part", request, receive)
+    return act(uow, meta, KIND, number, "receive_part", request, receive)
 
 
 def _amounts(rl: ReceiptLineIn, i: int, sku: Sku) -> dict[str, Decimal]:
@@ -302,17 +275,16 @@ def cancel_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
         for line in _lines(uow, order):
             line.shipped_qty = Decimal(0)
 
-    return _act(uow, meta, number, "cancel", {}, cancel)
+    return act(uow, meta, KIND, number, "cancel", {}, cancel)
 
 
 @retrying
 def close_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
-    return _act(uow, meta, number, "close", {}, lambda _o, _m: None)
+    return act(uow, meta, KIND, number, "close", {}, lambda _o, _m: None)
 
 
 def get_transfer(uow: UnitOfWork, number: str) -> Result:
-    with uow:
-        order = uow.session.scalar(select(TransferOrder).where(TransferOrder.number == number))
-        if order is None:
-            raise NotFound("No transfer {number}", number=number)
-        return answer(uow, order)
+    return get(uow, KIND, number)
+
+
+KIND = DocumentKind("transfer", "transfer", TransferOrder, TRANSFER, answer)

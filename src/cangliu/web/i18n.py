@@ -28,9 +28,17 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer)
 
 
+# Parameters that are themselves vocabulary (a state, an action, a kind of record) get translated.
+WORD_PARAMS = {"label", "state", "action", "kind"}
+
+
 def translate(locale: str, message: str, **params: object) -> str:
-    text = translations(locale).gettext(message)
-    return text.format(**params) if params else text
+    catalogue = translations(locale)
+    text = catalogue.gettext(message)
+    if not params:
+        return text
+    words = {k: catalogue.gettext(str(v)) if k in WORD_PARAMS else v for k, v in params.items()}
+    return text.format(**words)
 
 
 def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
