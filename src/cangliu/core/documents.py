@@ -85,3 +85,18 @@ TRANSFER = StateTable("transfer", {
     "closed": {},
     "cancelled": {},
 })
+
+PURCHASE_ORDER = StateTable("purchase order", {
+    "draft": {"edit": "draft", "submit": "submitted", "cancel": "cancelled"},
+    "submitted": {"approve": "approved", "reject": "draft", "cancel": "cancelled"},
+    "approved": {"receive_part": "partially_received", "receive_all": "received",
+                 "cancel": "cancelled"},
+    "partially_received": {"receive_part": "partially_received", "receive_all": "received",
+                           "close": "closed"},
+    "received": {"close": "closed"},
+    "closed": {},
+    "cancelled": {},
+})
+# Purchase orders whose unreceived quantity counts as "on order".
+OPEN_PURCHASE_STATES = ("submitted", "approved", "partially_received")
+BASE_CURRENCY = "CNY"

@@ -8,7 +8,17 @@ from sqlalchemy import Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.errors import NotFound
-from cangliu.db.models import Category, Location, Sku, StockBalance, StockMove, TransferOrder
+from cangliu.core.documents import OPEN_PURCHASE_STATES
+from cangliu.db.models import (
+    Category,
+    Location,
+    PurchaseLine,
+    PurchaseOrder,
+    Sku,
+    StockBalance,
+    StockMove,
+    TransferOrder,
+)
 
 ZERO = Decimal(0)
 FIGURES = ("on_hand", "reserved", "available", "in_transit_in", "in_transit_out", "on_order",
@@ -47,6 +57,22 @@ def _transit(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str],
     return out
 
 
+def _on_order(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
+    """Unreceived quantities of open purchase orders, keyed like transit: (sku, site, 'order')."""
+    rows = session.execute(
+        select(PurchaseLine.sku_id, PurchaseOrder.site_id,
+               func.sum(PurchaseLine.qty - PurchaseLine.received_qty))
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseLine.purchase_id)
+        .where(PurchaseOrder.state.in_(OPEN_PURCHASE_STATES), PurchaseLine.sku_id.in_(sku_ids),
+               PurchaseLine.qty > PurchaseLine.received_qty)
+        .group_by(PurchaseLine.sku_id, PurchaseOrder.site_id))
+    return {(sku_id, site_id, "order"): qty for sku_id, site_id, qty in rows}
+
+
+def _expected(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
+    return {**_transit(session, sku_ids), **_on_order(session, sku_ids)}
+
+
 def _row(r: Any, transit: dict[tuple[int, int, str], Decimal]) -> dict[str, Any]:
     available_qty = r.available_qty or ZERO
     reserved = r.reserved or ZERO
@@ -54,8 +80,7 @@ def _row(r: Any, transit: dict[tuple[int, int, str], Decimal]) -> dict[str, Any]
         "on_hand": r.on_hand or ZERO, "reserved": reserved, "available": available_qty - reserved,
         "in_transit_in": transit.get((r.sku_id, r.site_id, "in"), ZERO),
         "in_transit_out": transit.get((r.sku_id, r.site_id, "out"), ZERO),
-        # Purchase orders arrive with the documents issue; until then nothing is on order.
-        "on_order": ZERO,
+        "on_order": transit.get((r.sku_id, r.site_id, "order"), ZERO),
         "quality_hold": r.quality_hold or ZERO, "damaged": r.damaged or ZERO,
     }
 
@@ -80,10 +105,10 @@ def single_view(session: Session, sku_code: str) -> dict[str, Any]:
     rows = session.execute(
         select(figures, Location.code.label("site"), Location.name, Location.region)
         .join(Location, Location.id == figures.c.site_id).order_by(Location.code)).all()
-    transit = _transit(session, [sku.id])
+    transit = _expected(session, [sku.id])
     sites = [{"site": r.site, "site_name": r.name, "region": r.region, **_row(r, transit)}
              for r in rows]
-    # A destination that holds none yet but has stock on its way still gets a row.
+    # A site that holds none yet but has stock on its way or on order still gets a row.
     expecting = {site_id for (_sku, site_id, _dir) in transit} - {r.site_id for r in rows}
     for loc in session.scalars(select(Location).where(Location.id.in_(expecting))):
         empty = _EmptyFigures(sku.id, loc.id)
@@ -126,7 +151,7 @@ def network(session: Session, flt: StockFilter, *, limit: int = 50,
         query = query.where(tuple_(Sku.code, site.code) > tuple_(literal(after[0]), literal(after[1])))
     rows = session.execute(query.order_by(Sku.code, site.code).limit(limit + 1)).all()
     page = rows[:limit]
-    transit = _transit(session, list({r.sku_id for r in page}))
+    transit = _expected(session, list({r.sku_id for r in page}))
     items = [{"sku": r.sku, "sku_name": r.sku_name, "sku_name_en": r.sku_name_en, "uom": r.uom,
               "site": r.site, "region": r.region, **_row(r, transit)} for r in page]
     cursor = (page[-1].sku, page[-1].site) if len(rows) > limit else None

@@ -56,7 +56,7 @@ def _unit_cost(raw: Decimal | str | None, field: str) -> Decimal | None:
     return cost
 
 
-def _ensure_lot(uow: UnitOfWork, sku: Sku, code: str, expiry: date | None, today: date) -> None:
+def register_lot(uow: UnitOfWork, sku: Sku, code: str, expiry: date | None, today: date) -> None:
     """Lots are registered on first receipt; expiry defaults to today + the SKU's shelf life."""
     if uow.session.scalar(select(Lot.id).where(Lot.sku_id == sku.id, Lot.code == code)):
         return
@@ -80,7 +80,7 @@ def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
             lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=True)
             check_flow(Operation.RECEIVE, LocationKind(supplier.kind), LocationKind(loc.kind))
             if lot:
-                _ensure_lot(uow, sku, lot, expiry_date, (meta.occurred_at or uow.now()).date())
+                register_lot(uow, sku, lot, expiry_date, (meta.occurred_at or uow.now()).date())
             moves.append(Move(sku.id, qty, supplier.id, book.loc(loc, site_row), lot=lot or "",
                               unit_cost=_unit_cost(line.unit_cost, _field(lines, i, "unit_cost"))))
         return post(uow, meta, Operation.RECEIVE, moves, book)

@@ -1,7 +1,14 @@
 """SQLAlchemy rows, one module per table family."""
 
 from cangliu.db.models.auth import ApiToken, AppUser
-from cangliu.db.models.documents import NumberCounter, TransferLine, TransferOrder
+from cangliu.db.models.documents import (
+    NumberCounter,
+    PurchaseLine,
+    PurchaseOrder,
+    SupplierPrice,
+    TransferLine,
+    TransferOrder,
+)
 from cangliu.db.models.ledger import IdempotencyRecord, Reservation, StockBalance, StockMove
 from cangliu.db.models.masterdata import (
     Barcode,
@@ -17,5 +24,5 @@ from cangliu.db.models.system import Setting
 __all__ = [
     "ApiToken", "AppUser", "Barcode", "Category", "Customer", "IdempotencyRecord", "Location",
     "Lot", "NumberCounter", "Reservation", "Setting", "Sku", "StockBalance", "StockMove", "Supplier",
-    "TransferLine", "TransferOrder",
+    "PurchaseLine", "PurchaseOrder", "SupplierPrice", "TransferLine", "TransferOrder",
 ]

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -54,3 +54,52 @@ class TransferLine(Base):
     received_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
     damaged_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
     shortage_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+
+
+class SupplierPrice(Base):
+    """A supplier's price for a SKU: the default on new purchase orders."""
+
+    __tablename__ = "supplier_price"
+    __table_args__ = (UniqueConstraint("supplier_id", "sku_id"),
+                      CheckConstraint("price >= 0", name="price_not_negative"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), index=True)
+    price: Mapped[Decimal] = mapped_column(Exact)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    min_order_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_order"
+    __table_args__ = (CheckConstraint("rate > 0", name="rate_positive"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    rate: Mapped[Decimal] = mapped_column(Exact, default=Decimal(1))
+    expected_date: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PurchaseLine(Base):
+    __tablename__ = "purchase_line"
+    __table_args__ = (
+        UniqueConstraint("purchase_id", "line_no"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("received_qty >= 0", name="received_not_negative"),
+        Index("ix_purchase_line_sku_open", "sku_id", "purchase_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchase_order.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    price: Mapped[Decimal] = mapped_column(Exact)
+    received_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))

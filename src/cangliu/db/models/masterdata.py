@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -46,6 +46,8 @@ class Sku(Versioned, Base):
     high_value: Mapped[bool] = mapped_column(Boolean, default=False)
     bonded: Mapped[bool] = mapped_column(Boolean, default=False)
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Receipts of this SKU go to quality hold until inspected.
+    inspection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cangliu.core.ledger import BalanceKey, StockStatus
@@ -30,8 +30,8 @@ class Shortage(Exception):
         self.requested = requested
 
 
-BALANCE = StockBalance.__table__
-MOVE = StockMove.__table__
+BALANCE = cast(Table, StockBalance.__table__)
+MOVE = cast(Table, StockMove.__table__)
 
 
 # Add to a balance, creating the row on first use. Plain text because SQLAlchemy cannot cache
@@ -144,7 +144,7 @@ def hold(session: Session, sku_id: int, location_id: int, lot: str, wanted: Deci
                           .with_for_update()).first()
     if row is None:
         return Decimal(0)
-    take = min(wanted, row.qty - row.reserved)
+    take: Decimal = min(wanted, row.qty - row.reserved)
     if take <= 0:
         return Decimal(0)
     session.execute(update(StockBalance).where(*key)

@@ -2,12 +2,12 @@
 
 Rows found by code are remembered for the rest of the transaction (per session), so a posting
 of many lines looks each SKU and location up once; ``prefetch`` loads all the codes a request
-names in one query per table.
+names up front, in a single query when there are few of them.
 """
 
 from collections.abc import Iterable
 from threading import Lock
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, bindparam, select
@@ -24,6 +24,13 @@ _BY_CODE: dict[type, Any] = {
 _BY_CODES: dict[type, Any] = {
     m: select(m).where(m.code.in_(bindparam("codes", expanding=True))) for m in (Sku, Location)}
 _VIRTUAL = select(*Location.__table__.columns).where(Location.code == bindparam("code"))
+# Every named location paired with every named SKU (NULL when none exists): one round trip
+# instead of two for the usual request of one SKU at one or two places.
+_LOCATIONS_AND_SKUS = (
+    select(Location, Sku).select_from(Location)
+    .outerjoin(Sku, Sku.code.in_(bindparam("skus", expanding=True)))
+    .where(Location.code.in_(bindparam("locations", expanding=True))))
+_PAIRS_IN_ONE_QUERY = 16
 
 
 def _remembered(session: Session) -> dict[tuple[type, str], Any]:
@@ -39,14 +46,26 @@ def _by_code(session: Session, model: type[Sku] | type[Location], code: str) -> 
 
 
 def prefetch(session: Session, *, skus: Iterable[str] = (), locations: Iterable[str] = ()) -> None:
-    """Load the named SKUs and locations in one query each; codes that do not exist are noted."""
+    """Load the named SKUs and locations at once; codes that do not exist are noted as such."""
     cache = _remembered(session)
-    for model, codes in ((Sku, skus), (Location, locations)):
-        wanted = sorted({c for c in codes if isinstance(c, str) and (model, c) not in cache})
-        if not wanted:
-            continue
-        found = {row.code: row for row in session.scalars(_BY_CODES[model], {"codes": wanted})}
-        cache.update({(model, c): found.get(c) for c in wanted})
+    sku_codes = sorted({c for c in skus if (Sku, c) not in cache})
+    location_codes = sorted({c for c in locations if (Location, c) not in cache})
+    if sku_codes and location_codes and len(sku_codes) * len(location_codes) <= _PAIRS_IN_ONE_QUERY:
+        rows = session.execute(_LOCATIONS_AND_SKUS,
+                               {"skus": sku_codes, "locations": location_codes}).all()
+        if rows:  # with no location found, the rows say nothing about the SKUs
+            _note(cache, Location, location_codes, (loc for loc, _ in rows))
+            _note(cache, Sku, sku_codes, (sku for _, sku in rows if sku is not None))
+            return
+    for model, codes in ((Sku, sku_codes), (Location, location_codes)):
+        if codes:
+            _note(cache, model, codes, session.scalars(_BY_CODES[model], {"codes": codes}))
+
+
+def _note(cache: dict[tuple[type, str], Any], model: type, codes: list[str],
+          rows: Iterable[Any]) -> None:
+    found = {row.code: row for row in rows}
+    cache.update({(model, c): found.get(c) for c in codes})
 
 
 def sku_by_code(session: Session, code: str, *, field: str = "sku") -> Sku:
@@ -91,12 +110,13 @@ def virtual(session: Session, kind: LocationKind) -> Location:
     These rows are created by the first migration and no service can edit them, so each is
     read once per engine; callers get a transient copy, never attached to a session, to read.
     """
-    engine = session.get_bind()
-    loc = _virtual.get(engine, {}).get(kind)  # type: ignore[call-overload]
+    engine = cast(Engine, session.get_bind())
+    with _virtual_lock:
+        loc = _virtual.get(engine, {}).get(kind)
     if loc is None:
         row = session.execute(_VIRTUAL, {"code": VIRTUAL_CODES[kind]}).first()
         assert row is not None, f"virtual location {kind} missing: run migrations"
         loc = Location(**row._asdict())
         with _virtual_lock:
-            _virtual.setdefault(engine, {})[kind] = loc  # type: ignore[call-overload]
+            _virtual.setdefault(engine, {})[kind] = loc
     return loc
