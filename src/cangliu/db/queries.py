@@ -17,6 +17,7 @@ from cangliu.db.models import (
     Sku,
     StockBalance,
     StockMove,
+    Supplier,
     TransferOrder,
 )
 
@@ -201,4 +202,29 @@ def transfers(session: Session, *, state: str | None = None, site: str | None = 
     items = [{"number": t.number, "state": t.state, "source": s, "dest": d, "version": t.version,
               "expected_arrival": t.expected_arrival, "created_at": t.created_at,
               "shipped_at": t.shipped_at, "received_at": t.received_at} for t, s, d in page]
+    return items, (page[-1][0].number if len(rows) > limit else None)
+
+
+def purchases(session: Session, *, state: str | None = None, site: str | None = None,
+              supplier: str | None = None, q: str | None = None, limit: int = 50,
+              after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Purchase orders, newest number first; filter by state, site, supplier or number search."""
+    query = (select(PurchaseOrder, Location.code.label("site"), Supplier.code.label("supplier"))
+             .join(Location, Location.id == PurchaseOrder.site_id)
+             .join(Supplier, Supplier.id == PurchaseOrder.supplier_id))
+    if state:
+        query = query.where(PurchaseOrder.state == state)
+    if site:
+        query = query.where(Location.code == site)
+    if supplier:
+        query = query.where(Supplier.code == supplier)
+    if q:
+        query = query.where(PurchaseOrder.number.ilike(f"%{q.strip()}%"))
+    if after:
+        query = query.where(PurchaseOrder.number < after)
+    rows = session.execute(query.order_by(PurchaseOrder.number.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    items = [{"number": p.number, "state": p.state, "supplier": sup, "site": site_code,
+              "currency": p.currency, "expected_date": p.expected_date, "version": p.version,
+              "created_at": p.created_at} for p, site_code, sup in page]
     return items, (page[-1][0].number if len(rows) > limit else None)

@@ -1,0 +1,114 @@
+"""Purchasing: supplier prices and /api/v1/purchase-orders."""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from cangliu.core.documents import BASE_CURRENCY
+from cangliu.db import queries
+from cangliu.services import purchasing
+from cangliu.services.postings import Meta
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
+from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+
+router = APIRouter(prefix="/api/v1", tags=["purchasing"])
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+State = Literal["draft", "submitted", "approved", "partially_received", "received", "closed",
+                "cancelled"]
+
+
+class PriceIn(Strict):
+    price: Quantity
+    currency: Currency = BASE_CURRENCY
+    min_order_qty: Quantity = "0"
+    lead_time_days: Annotated[int, Field(ge=0, le=365)] | None = None
+
+
+class LineIn(Strict):
+    sku: Code
+    qty: Quantity
+    price: Quantity | None = None
+
+
+class PurchaseIn(Strict):
+    supplier: Code
+    site: Code
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
+    currency: Currency = BASE_CURRENCY
+    rate: Quantity | None = None
+    expected_date: date | None = None
+    reason: Reason = ""
+
+
+class ReceiptLine(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    qty: Quantity
+    bin: Code | None = None
+    lot: str | None = None
+    expiry_date: date | None = None
+
+
+class ReceiptBody(Strict):
+    lines: Annotated[list[ReceiptLine], Field(min_length=1)]
+    reason: Reason = ""
+
+
+class ActionIn(Strict):
+    reason: Reason = ""
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+@router.put("/suppliers/{supplier}/prices/{sku}")
+def set_price(supplier: str, sku: str, body: PriceIn, db: DbDep, actor: ActorDep) -> Any:
+    return purchasing.set_supplier_price(db.uow(), actor, supplier=supplier, sku=sku,
+                                         price=body.price, currency=body.currency,
+                                         min_order_qty=body.min_order_qty,
+                                         lead_time_days=body.lead_time_days)
+
+
+@router.post("/purchase-orders", status_code=201)
+def create(body: PurchaseIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    lines = [PurchaseLineIn(x.sku, x.qty, x.price) for x in body.lines]
+    result = purchasing.create_purchase(
+        db.uow(), Meta(actor, reason=body.reason, idempotency_key=key), supplier=body.supplier,
+        site=body.site, lines=lines, currency=body.currency, rate=body.rate,
+        expected_date=body.expected_date)
+    return JSONResponse(jsonable(result), status_code=201)
+
+
+@router.get("/purchase-orders")
+def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+                supplier: str | None = None, q: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Any:
+    with db.read() as session:
+        items, nxt = queries.purchases(session, state=state, site=site, supplier=supplier, q=q,
+                                       limit=limit, after=cursor)
+    return jsonable({"items": items, "next_cursor": nxt})
+
+
+@router.get("/purchase-orders/{number}")
+def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+    return purchasing.get_purchase(db.uow(), number)
+
+
+@router.post("/purchase-orders/{number}/receive")
+def receive(number: str, body: ReceiptBody, db: DbDep, actor: ActorDep,
+            key: IdempotencyKey = None) -> Any:
+    lines = [ReceiptIn(x.line_no, x.qty, x.bin, x.lot, x.expiry_date) for x in body.lines]
+    return purchasing.receive_purchase(db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
+                                       number=number, lines=lines)
+
+
+ACTIONS = {"submit": purchasing.submit_purchase, "cancel": purchasing.cancel_purchase,
+           "close": purchasing.close_purchase}
+
+
+@router.post("/purchase-orders/{number}/{action}")
+def act(number: str, action: Literal["submit", "cancel", "close"], body: ActionIn, db: DbDep,
+        actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    return ACTIONS[action](db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
+                           number=number)
