@@ -100,3 +100,13 @@ PURCHASE_ORDER = StateTable("purchase order", {
 # Purchase orders whose unreceived quantity counts as "on order".
 OPEN_PURCHASE_STATES = ("submitted", "approved", "partially_received")
 BASE_CURRENCY = "CNY"
+
+SALES_ORDER = StateTable("sales order", {
+    "draft": {"edit": "draft", "confirm": "confirmed", "cancel": "cancelled"},
+    "confirmed": {"ship_part": "partially_shipped", "ship_all": "shipped", "cancel": "cancelled"},
+    "partially_shipped": {"ship_part": "partially_shipped", "ship_all": "shipped",
+                          "close": "closed"},
+    "shipped": {"return": "shipped", "close": "closed"},
+    "closed": {"return": "closed"},
+    "cancelled": {},
+})

@@ -73,11 +73,14 @@ class InsufficientStock(DomainError):
     status = 409
     title = "Insufficient stock"
 
-    def __init__(self, sku: str, location: str, requested: Decimal, available: Decimal) -> None:
-        super().__init__(
-            "Insufficient stock of {sku} at {location}: requested {requested}, available {available}",
-            sku=sku, location=location, requested=requested, available=available,
-        )
+    def __init__(self, sku: str, location: str, requested: Decimal, available: Decimal,
+                 elsewhere: str = "") -> None:
+        message = ("Insufficient stock of {sku} at {location}: requested {requested}, "
+                   "available {available}")
+        if elsewhere:
+            message += "; available elsewhere: {elsewhere}"
+        super().__init__(message, sku=sku, location=location, requested=requested,
+                         available=available, **({"elsewhere": elsewhere} if elsewhere else {}))
         self.sku = sku
         self.location = location
         self.requested = requested

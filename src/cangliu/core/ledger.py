@@ -71,6 +71,19 @@ def parse_qty(raw: object, *, field: str, decimals: int = MAX_DECIMALS) -> Decim
     return qty
 
 
+def parse_money(raw: object, *, field: str) -> Decimal:
+    """A price, cost or rate: a finite decimal, zero or more."""
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed.single(field, "must be a number") from None
+    if not value.is_finite() or value < 0:
+        raise ValidationFailed.single(field, "must be 0 or more")
+    if value >= MAX_QTY:
+        raise ValidationFailed.single(field, "is too large")
+    return value
+
+
 # Which kinds of location each operation may take stock from and put it into.
 _FLOWS: dict[Operation, tuple[frozenset[LocationKind], frozenset[LocationKind]]] = {
     Operation.RECEIVE: (frozenset({LocationKind.SUPPLIER}), frozenset({LocationKind.SITE,

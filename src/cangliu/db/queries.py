@@ -11,9 +11,11 @@ from cangliu.core.errors import NotFound
 from cangliu.core.documents import OPEN_PURCHASE_STATES
 from cangliu.db.models import (
     Category,
+    Customer,
     Location,
     PurchaseLine,
     PurchaseOrder,
+    SalesOrder,
     Sku,
     StockBalance,
     StockMove,
@@ -227,4 +229,29 @@ def purchases(session: Session, *, state: str | None = None, site: str | None = 
     items = [{"number": p.number, "state": p.state, "supplier": sup, "site": site_code,
               "currency": p.currency, "expected_date": p.expected_date, "version": p.version,
               "created_at": p.created_at} for p, site_code, sup in page]
+    return items, (page[-1][0].number if len(rows) > limit else None)
+
+
+def sales_orders(session: Session, *, state: str | None = None, site: str | None = None,
+                 customer: str | None = None, q: str | None = None, limit: int = 50,
+                 after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Sales orders, newest number first; filter by state, site, customer or number search."""
+    query = (select(SalesOrder, Location.code.label("site"), Customer.code.label("customer"))
+             .join(Location, Location.id == SalesOrder.site_id)
+             .join(Customer, Customer.id == SalesOrder.customer_id))
+    if state:
+        query = query.where(SalesOrder.state == state)
+    if site:
+        query = query.where(Location.code == site)
+    if customer:
+        query = query.where(Customer.code == customer)
+    if q:
+        query = query.where(SalesOrder.number.ilike(f"%{q.strip()}%"))
+    if after:
+        query = query.where(SalesOrder.number < after)
+    rows = session.execute(query.order_by(SalesOrder.number.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    items = [{"number": o.number, "state": o.state, "customer": cust, "site": site_code,
+              "channel": o.channel, "currency": o.currency, "version": o.version,
+              "created_at": o.created_at} for o, site_code, cust in page]
     return items, (page[-1][0].number if len(rows) > limit else None)

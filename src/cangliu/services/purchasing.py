@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core.documents import BASE_CURRENCY, PURCHASE_ORDER
 from cangliu.core.errors import ValidationFailed
-from cangliu.core.ledger import Move, Operation, StockStatus, parse_qty
+from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.db.models import (
@@ -35,6 +35,7 @@ from cangliu.services.postings import Book, Meta, check_lot, post, transact
 from cangliu.services.stock import register_lot
 
 TOLERANCE_SETTING = "over_receipt_tolerance_pct"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,6 @@ class ReceiptIn:
     expiry_date: date | None = None
 
 
-def _money(raw: Decimal | str, field: str) -> Decimal:
-    try:
-        value = Decimal(str(raw))
-    except ArithmeticError:
-        raise ValidationFailed.single(field, "must be a number") from None
-    if not value.is_finite() or value < 0:
-        raise ValidationFailed.single(field, "must be 0 or more")
-    return value
-
-
 def _supplier(uow: UnitOfWork, code: str) -> Supplier:
     row = uow.session.scalar(select(Supplier).where(Supplier.code == code))
     if row is None or not row.active:
@@ -76,8 +67,8 @@ def set_supplier_price(uow: UnitOfWork, actor: Actor, *, supplier: str, sku: str
                        min_order_qty: Decimal | str = "0", lead_time_days: int | None = None) -> Result:
     with uow:
         sup, item = _supplier(uow, supplier), md.sku_by_code(uow.session, sku)
-        values = {"supplier_id": sup.id, "sku_id": item.id, "price": _money(price, "price"),
-                  "currency": currency, "min_order_qty": _money(min_order_qty, "min_order_qty"),
+        values = {"supplier_id": sup.id, "sku_id": item.id, "price": parse_money(price, field="price"),
+                  "currency": currency, "min_order_qty": parse_money(min_order_qty, field="min_order_qty"),
                   "lead_time_days": lead_time_days}
         insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
         stmt = insert(SupplierPrice).values(**values)
@@ -102,7 +93,7 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
         "supplier": s.get_one(Supplier, po.supplier_id).code,
         "site": s.get_one(Location, po.site_id).code, "currency": po.currency,
         "rate": str(po.rate), "expected_date": po.expected_date.isoformat() if po.expected_date else None,
-        "total": str(total.quantize(Decimal("0.01"))), "total_base": str((total * po.rate).quantize(Decimal("0.01"))),
+        "total": str(total.quantize(CENT)), "total_base": str((total * po.rate).quantize(CENT)),
         "reason": po.reason, "created_by": po.created_by, "created_at": po.created_at.isoformat(),
         "allowed_actions": PURCHASE_ORDER.allowed(po.state),
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
@@ -129,7 +120,7 @@ def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[Purchase
                 raise ValidationFailed.single(f"lines[{i}].price", "no price list entry: give a price")
             price = listed
         else:
-            price = _money(line.price, f"lines[{i}].price")
+            price = parse_money(line.price, field=f"lines[{i}].price")
         rows.append(PurchaseLine(purchase_id=po_id, line_no=i + 1, sku_id=sku.id, qty=qty,
                                  price=price, received_qty=Decimal(0)))
     return rows
@@ -144,7 +135,7 @@ def create_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
         site_row = md.site_by_code(uow.session, site)
         if currency != BASE_CURRENCY and rate in (None, ""):
             raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
-        fx = Decimal(1) if rate in (None, "") else _money(rate, "rate")  # type: ignore[arg-type]
+        fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
         if fx <= 0:
             raise ValidationFailed.single("rate", "must be greater than 0")
         now = uow.now()
@@ -200,7 +191,8 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             qty = parse_qty(rl.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
             allowed = line.qty * (1 + tolerance) - line.received_qty
             if qty > allowed:
-                raise ValidationFailed.single(f"lines[{i}].qty", "exceeds the ordered quantity: at most {n} more",
+                raise ValidationFailed.single(f"lines[{i}].qty",
+                                              "exceeds the ordered quantity: at most {n} more",
                                               n=max(allowed, Decimal(0)))
             _site, loc = md.place(uow.session, site.code, rl.bin, bin_field=f"lines[{i}].bin")
             lot = check_lot(sku, rl.lot, field=f"lines[{i}].lot", required=True)

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cangliu.core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from cangliu.core.ledger import Free, parse_qty
@@ -20,6 +20,41 @@ def _answer(ref: str, sku: Sku, site: Location, parts: list[Reservation]) -> Res
             "state": "open" if any(p.state == "open" for p in parts) else parts[0].state}
 
 
+def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: Decimal,
+                 lot: str | None) -> tuple[str, list[Reservation]]:
+    """Reserve inside the caller's transaction; InsufficientStock names what other sites have."""
+    ref, parts, remaining = uow.new_ref(), [], amount
+    for location_id, lot_here in repo.reservable_balances(uow.session, sku.id, site.id, lot):
+        took = repo.hold(uow.session, sku.id, location_id, lot_here, remaining)
+        if took > 0:
+            parts.append(Reservation(
+                ref=ref, sku_id=sku.id, location_id=location_id, lot=lot_here, qty=took,
+                document_type=meta.document_type, document_number=meta.document_number,
+                reason=meta.reason, operator=meta.actor.username, created_at=uow.now()))
+            remaining -= took
+        if remaining <= 0:
+            break
+    if remaining > 0:
+        # What this call already held counts as available: it is released with the rollback.
+        free = repo.free_at(uow.session, sku.id, _site_locations(uow, site), lot) + amount - remaining
+        raise InsufficientStock(sku.code, site.code, amount, max(free, Decimal(0)),
+                                elsewhere=_elsewhere(uow, sku, site))
+    uow.session.add_all(parts)
+    uow.session.flush()
+    return ref, parts
+
+
+def _elsewhere(uow: UnitOfWork, sku: Sku, site: Location) -> str:
+    """Available-to-promise at the other sites, largest first, e.g. "WH 40, S2 3"."""
+    free = func.sum(StockBalance.qty - StockBalance.reserved)
+    rows = uow.session.execute(
+        select(Location.code, free).join(Location, Location.id == StockBalance.site_id)
+        .where(StockBalance.sku_id == sku.id, StockBalance.site_id != site.id,
+               StockBalance.status == "available")
+        .group_by(Location.code).having(free > 0).order_by(free.desc()).limit(5))
+    return ", ".join(f"{code} {qty}" for code, qty in rows)
+
+
 @retrying
 def reserve(uow: UnitOfWork, meta: Meta, *, sku: str, site: str, qty: Decimal | str,
             lot: str | None = None) -> Result:
@@ -29,23 +64,7 @@ def reserve(uow: UnitOfWork, meta: Meta, *, sku: str, site: str, qty: Decimal | 
         amount = parse_qty(qty, field="qty", decimals=sku_row.decimals)
         site_row = md.site_by_code(uow.session, site)
         lot_code = check_lot(sku_row, lot, field="lot", required=False)
-        ref, parts, remaining = uow.new_ref(), [], amount
-        for location_id, lot_here in repo.reservable_balances(uow.session, sku_row.id,
-                                                              site_row.id, lot_code):
-            took = repo.hold(uow.session, sku_row.id, location_id, lot_here, remaining)
-            if took > 0:
-                parts.append(Reservation(
-                    ref=ref, sku_id=sku_row.id, location_id=location_id, lot=lot_here, qty=took,
-                    document_type=meta.document_type, document_number=meta.document_number,
-                    reason=meta.reason, operator=meta.actor.username, created_at=uow.now()))
-                remaining -= took
-            if remaining <= 0:
-                break
-        if remaining > 0:
-            free = repo.free_at(uow.session, sku_row.id, _site_locations(uow, site_row), lot_code)
-            raise InsufficientStock(sku_row.code, site_row.code, amount, max(free, Decimal(0)))
-        uow.session.add_all(parts)
-        uow.session.flush()
+        ref, parts = hold_at_site(uow, meta, sku_row, site_row, amount, lot_code)
         return _answer(ref, sku_row, site_row, parts)
 
     request = {"sku": sku, "site": site, "qty": str(qty), "lot": lot, "reason": meta.reason}

@@ -15,6 +15,7 @@ from cangliu.web import problems
 from cangliu.web.api import auth as auth_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import purchasing as purchasing_api
+from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.deps import LoginRequired
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, stock_api, transfers_api, purchasing_api, masterdata_api, session_pages, stock_pages,
+    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, masterdata_api, session_pages, stock_pages,
                    masterdata_pages, transfer_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,9 +2,12 @@
 
 from cangliu.db.models.auth import ApiToken, AppUser
 from cangliu.db.models.documents import (
+    CustomerPrice,
     NumberCounter,
     PurchaseLine,
     PurchaseOrder,
+    SalesLine,
+    SalesOrder,
     SupplierPrice,
     TransferLine,
     TransferOrder,
@@ -24,5 +27,5 @@ from cangliu.db.models.system import Setting
 __all__ = [
     "ApiToken", "AppUser", "Barcode", "Category", "Customer", "IdempotencyRecord", "Location",
     "Lot", "NumberCounter", "Reservation", "Setting", "Sku", "StockBalance", "StockMove", "Supplier",
-    "PurchaseLine", "PurchaseOrder", "SupplierPrice", "TransferLine", "TransferOrder",
+    "CustomerPrice", "PurchaseLine", "PurchaseOrder", "SalesLine", "SalesOrder", "SupplierPrice", "TransferLine", "TransferOrder",
 ]

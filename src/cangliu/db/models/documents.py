@@ -103,3 +103,50 @@ class PurchaseLine(Base):
     qty: Mapped[Decimal] = mapped_column(Exact)
     price: Mapped[Decimal] = mapped_column(Exact)
     received_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+
+
+class CustomerPrice(Base):
+    __tablename__ = "customer_price"
+    __table_args__ = (UniqueConstraint("customer_id", "sku_id"),
+                      CheckConstraint("price >= 0", name="price_not_negative"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), index=True)
+    price: Mapped[Decimal] = mapped_column(Exact)
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_order"
+    __table_args__ = (CheckConstraint("rate > 0", name="rate_positive"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20), default="store")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    rate: Mapped[Decimal] = mapped_column(Exact, default=Decimal(1))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SalesLine(Base):
+    __tablename__ = "sales_line"
+    __table_args__ = (
+        UniqueConstraint("sales_id", "line_no"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("shipped_qty <= qty", name="ship_within_order"),
+        CheckConstraint("returned_qty <= shipped_qty", name="return_within_shipment"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sales_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    price: Mapped[Decimal] = mapped_column(Exact)
+    # The reservation holding this line's unshipped quantity while the order is confirmed.
+    reservation: Mapped[str | None] = mapped_column(String(40))
+    shipped_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    returned_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))

@@ -1,0 +1,247 @@
+"""Sales orders: confirm reserves stock (available-to-promise), ship in parts, take returns.
+
+draft → confirmed → partially shipped → shipped → closed, or cancelled. While confirmed, each
+line's unshipped quantity is held by a reservation — that remainder is the backorder. Returns
+come back from the customer onto quality hold, to be restocked or scrapped after inspection.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cangliu.core.documents import BASE_CURRENCY, SALES_ORDER
+from cangliu.core.errors import ValidationFailed
+from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
+from cangliu.core.locations import Channel, LocationKind
+from cangliu.core.permissions import Actor
+from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, SalesOrder, Sku
+from cangliu.db.repositories import ledger as repo
+from cangliu.db.repositories import masterdata as md
+from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.documents import DocumentKind, act, get
+from cangliu.services.idempotency import Result
+from cangliu.services.numbering import next_number
+from cangliu.services.postings import Book, Meta, post, transact
+from cangliu.services.reservations import consume, hold_at_site
+
+
+@dataclass(frozen=True)
+class SalesLineIn:
+    sku: str
+    qty: Decimal | str
+    price: Decimal | str | None = None  # defaults to the customer's price
+
+
+@dataclass(frozen=True)
+class LineQty:
+    """A quantity against one order line (shipping or returning)."""
+
+    line_no: int
+    qty: Decimal | str
+
+
+def _customer(uow: UnitOfWork, code: str) -> Customer:
+    row = uow.session.scalar(select(Customer).where(Customer.code == code))
+    if row is None or not row.active:
+        raise ValidationFailed.single("customer", "unknown {label} {code}", label="customer", code=code)
+    return row
+
+
+@retrying
+def set_customer_price(uow: UnitOfWork, actor: Actor, *, customer: str, sku: str,
+                       price: Decimal | str) -> Result:
+    with uow:
+        cust, item = _customer(uow, customer), md.sku_by_code(uow.session, sku)
+        insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+        stmt = insert(CustomerPrice).values(customer_id=cust.id, sku_id=item.id,
+                                            price=parse_money(price, field="price"))
+        uow.session.execute(stmt.on_conflict_do_update(index_elements=["customer_id", "sku_id"],
+                                                       set_={"price": stmt.excluded.price}))
+        uow.commit()
+    return {"customer": customer, "sku": sku, "price": str(parse_money(price, field="price"))}
+
+
+def answer(uow: UnitOfWork, so: SalesOrder) -> Result:
+    s = uow.session
+    lines = _lines(uow, so)
+    codes = dict(s.execute(select(Sku.id, Sku.code).where(Sku.id.in_([ln.sku_id for ln in lines])))
+                 .tuples().all())
+    total = sum((ln.qty * ln.price for ln in lines), Decimal(0))
+    return {
+        "number": so.number, "state": so.state, "version": so.version,
+        "customer": s.get_one(Customer, so.customer_id).code,
+        "site": s.get_one(Location, so.site_id).code, "channel": so.channel,
+        "currency": so.currency, "rate": str(so.rate), "total": str(total.quantize(Decimal("0.01"))),
+        "reason": so.reason, "created_by": so.created_by, "created_at": so.created_at.isoformat(),
+        "allowed_actions": SALES_ORDER.allowed(so.state),
+        "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
+                   "price": str(ln.price), "shipped_qty": str(ln.shipped_qty),
+                   "backorder_qty": str(ln.qty - ln.shipped_qty
+                                        if so.state in ("confirmed", "partially_shipped")
+                                        else Decimal(0)),
+                   "returned_qty": str(ln.returned_qty)} for ln in lines],
+    }
+
+
+KIND = DocumentKind("sales_order", "sales order", SalesOrder, SALES_ORDER, answer)
+
+
+def _lines(uow: UnitOfWork, so: SalesOrder) -> list[SalesLine]:
+    return list(uow.session.scalars(select(SalesLine).where(SalesLine.sales_id == so.id)
+                                    .order_by(SalesLine.line_no)))
+
+
+def _new_lines(uow: UnitOfWork, so_id: int, customer: Customer, lines: list[SalesLineIn]
+               ) -> list[SalesLine]:
+    if not lines:
+        raise ValidationFailed.single("lines", "must have at least one line")
+    rows = []
+    for i, line in enumerate(lines):
+        sku = md.sku_by_code(uow.session, line.sku, field=f"lines[{i}].sku")
+        qty = parse_qty(line.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
+        if line.price is None or line.price == "":
+            price = uow.session.scalar(select(CustomerPrice.price).where(
+                CustomerPrice.customer_id == customer.id, CustomerPrice.sku_id == sku.id))
+            if price is None:
+                raise ValidationFailed.single(f"lines[{i}].price", "no price list entry: give a price")
+        else:
+            price = parse_money(line.price, field=f"lines[{i}].price")
+        rows.append(SalesLine(sales_id=so_id, line_no=i + 1, sku_id=sku.id, qty=qty, price=price,
+                              shipped_qty=Decimal(0), returned_qty=Decimal(0)))
+    return rows
+
+
+@retrying
+def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
+                lines: list[SalesLineIn], channel: str = Channel.STORE.value,
+                currency: str = BASE_CURRENCY, rate: Decimal | str | None = None) -> Result:
+    def work() -> Result:
+        cust = _customer(uow, customer)
+        site_row = md.site_by_code(uow.session, site)
+        if currency != BASE_CURRENCY and rate in (None, ""):
+            raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
+        fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
+        now = uow.now()
+        so = SalesOrder(number=next_number(uow, "sales_order", now.date()), state="draft",
+                        customer_id=cust.id, site_id=site_row.id, channel=channel, currency=currency,
+                        rate=fx, reason=meta.reason, created_by=meta.actor.username,
+                        created_at=now, version=1)
+        uow.session.add(so)
+        uow.session.flush()
+        uow.session.add_all(_new_lines(uow, so.id, cust, lines))
+        uow.session.flush()
+        return answer(uow, so)
+
+    request = {"customer": customer, "site": site, "lines": [vars(x) for x in lines],
+               "channel": channel, "currency": currency, "rate": rate}
+    return transact(uow, meta, "create_sale", request, work)
+
+
+@retrying
+def confirm_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int | None = None) -> Result:
+    """Reserve every line at the order's site; a shortage names what other sites could supply."""
+    def confirm(so: SalesOrder, doc: Meta) -> None:
+        site = uow.session.get_one(Location, so.site_id)
+        for line in _lines(uow, so):
+            sku = uow.session.get_one(Sku, line.sku_id)
+            line.reservation, _parts = hold_at_site(uow, doc, sku, site, line.qty, None)
+
+    return act(uow, meta, KIND, number, "confirm", {"version": version}, confirm, version)
+
+
+@retrying
+def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty] | None = None
+              ) -> Result:
+    """Ship reserved stock to the customer; without lines, everything still open ships."""
+    def ship(so: SalesOrder, doc: Meta) -> str:
+        site = uow.session.get_one(Location, so.site_id)
+        customer = md.virtual(uow.session, LocationKind.CUSTOMER)
+        order_lines = _lines(uow, so)
+        wanted = _quantities(uow, order_lines, lines, lambda ln: ln.qty - ln.shipped_qty, "open")
+        book, moves = Book(), []
+        book.loc(customer, None)
+        for line, qty in wanted:
+            sku = uow.session.get_one(Sku, line.sku_id)
+            book.sku(sku)
+            for part in consume(uow, line.reservation or "", sku=sku, site=site, qty=qty):
+                book.loc(uow.session.get_one(Location, part.location), site)
+                moves.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
+            line.shipped_qty += qty
+        post(uow, doc, Operation.ISSUE, moves, book)
+        done = all(ln.shipped_qty == ln.qty for ln in order_lines)
+        return SALES_ORDER.next(number, so.state, "ship_all" if done else "ship_part")
+
+    request = {"lines": [vars(x) for x in lines] if lines else None}
+    return act(uow, meta, KIND, number, "ship_part", request, ship)
+
+
+def _quantities(uow: UnitOfWork, order_lines: list[SalesLine], given: list[LineQty] | None,
+                limit: Callable[[SalesLine], Decimal], what: str) -> list[tuple[SalesLine, Decimal]]:
+    """Pair each requested quantity with its line, refusing more than ``limit`` allows."""
+    by_no = {ln.line_no: ln for ln in order_lines}
+    if given is None:
+        return [(ln, limit(ln)) for ln in order_lines if limit(ln) > 0]
+    if not given:
+        raise ValidationFailed.single("lines", "must have at least one line")
+    pairs = []
+    for i, g in enumerate(given):
+        line = by_no.get(g.line_no)
+        if line is None:
+            raise ValidationFailed.single(f"lines[{i}].line_no", "no line {n} on this order", n=g.line_no)
+        sku = uow.session.get_one(Sku, line.sku_id)
+        qty = parse_qty(g.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
+        if qty > limit(line):
+            raise ValidationFailed.single(f"lines[{i}].qty", "exceeds the {what} quantity {n}",
+                                          what=what, n=limit(line))
+        pairs.append((line, qty))
+    return pairs
+
+
+def _release_backorders(uow: UnitOfWork, so: SalesOrder) -> None:
+    for line in _lines(uow, so):
+        for part in repo.open_reservations(uow.session, line.reservation or ""):
+            repo.unhold(uow.session, part.sku_id, part.location_id, part.lot, part.qty)
+            part.state = "released"
+
+
+@retrying
+def cancel_sale(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
+    """Cancel before shipping: reserved stock becomes available again."""
+    return act(uow, meta, KIND, number, "cancel", {},
+               lambda so, _m: _release_backorders(uow, so))
+
+
+@retrying
+def close_sale(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
+    """Close; an unshipped backorder is dropped and its reservation released."""
+    return act(uow, meta, KIND, number, "close", {},
+               lambda so, _m: _release_backorders(uow, so))
+
+
+@retrying
+def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty]) -> Result:
+    """Goods come back from the customer onto quality hold at the order's site."""
+    def take_back(so: SalesOrder, doc: Meta) -> None:
+        site = uow.session.get_one(Location, so.site_id)
+        customer = md.virtual(uow.session, LocationKind.CUSTOMER)
+        book, moves = Book(), []
+        book.loc(customer, None)
+        book.loc(site, site)
+        pairs = _quantities(uow, _lines(uow, so), lines, lambda ln: ln.shipped_qty - ln.returned_qty,
+                            "returnable")
+        for line, qty in pairs:
+            book.sku(uow.session.get_one(Sku, line.sku_id))
+            moves.append(Move(line.sku_id, qty, customer.id, site.id,
+                              to_status=StockStatus.QUALITY_HOLD))
+            line.returned_qty += qty
+        post(uow, doc, Operation.RECEIVE, moves, book)
+
+    return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]}, take_back)
+
+
+def get_sale(uow: UnitOfWork, number: str) -> Result:
+    return get(uow, KIND, number)
+

@@ -1,0 +1,109 @@
+"""Sales: customer prices and /api/v1/sales-orders."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from cangliu.core.documents import BASE_CURRENCY
+from cangliu.db import queries
+from cangliu.services import sales
+from cangliu.services.postings import Meta
+from cangliu.services.sales import LineQty, SalesLineIn
+from cangliu.web.api.purchasing import ActionIn, Currency
+from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+
+router = APIRouter(prefix="/api/v1", tags=["sales"])
+State = Literal["draft", "confirmed", "partially_shipped", "shipped", "closed", "cancelled"]
+
+
+class PriceIn(Strict):
+    price: Quantity
+
+
+class LineIn(Strict):
+    sku: Code
+    qty: Quantity
+    price: Quantity | None = None
+
+
+class SaleIn(Strict):
+    customer: Code
+    site: Code
+    channel: Literal["store", "online", "wholesale"] = "store"
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
+    currency: Currency = BASE_CURRENCY
+    rate: Quantity | None = None
+    reason: Reason = ""
+
+
+class LineQtyIn(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    qty: Quantity
+
+
+class ShipIn(Strict):
+    lines: list[LineQtyIn] | None = None
+    reason: Reason = ""
+
+
+class ReturnIn(Strict):
+    lines: Annotated[list[LineQtyIn], Field(min_length=1)]
+    reason: Reason = ""
+
+
+def _meta(actor: Any, reason: str, key: str | None) -> Meta:
+    return Meta(actor, reason=reason, idempotency_key=key)
+
+
+@router.put("/customers/{customer}/prices/{sku}")
+def set_price(customer: str, sku: str, body: PriceIn, db: DbDep, actor: ActorDep) -> Any:
+    return sales.set_customer_price(db.uow(), actor, customer=customer, sku=sku, price=body.price)
+
+
+@router.post("/sales-orders", status_code=201)
+def create(body: SaleIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    lines = [SalesLineIn(x.sku, x.qty, x.price) for x in body.lines]
+    result = sales.create_sale(db.uow(), _meta(actor, body.reason, key), customer=body.customer,
+                               site=body.site, lines=lines, channel=body.channel,
+                               currency=body.currency, rate=body.rate)
+    return JSONResponse(jsonable(result), status_code=201)
+
+
+@router.get("/sales-orders")
+def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+                customer: str | None = None, q: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Any:
+    with db.read() as session:
+        items, nxt = queries.sales_orders(session, state=state, site=site, customer=customer, q=q,
+                                          limit=limit, after=cursor)
+    return jsonable({"items": items, "next_cursor": nxt})
+
+
+@router.get("/sales-orders/{number}")
+def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+    return sales.get_sale(db.uow(), number)
+
+
+@router.post("/sales-orders/{number}/ship")
+def ship(number: str, body: ShipIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    lines = [LineQty(x.line_no, x.qty) for x in body.lines] if body.lines is not None else None
+    return sales.ship_sale(db.uow(), _meta(actor, body.reason, key), number=number, lines=lines)
+
+
+@router.post("/sales-orders/{number}/return")
+def take_back(number: str, body: ReturnIn, db: DbDep, actor: ActorDep,
+              key: IdempotencyKey = None) -> Any:
+    lines = [LineQty(x.line_no, x.qty) for x in body.lines]
+    return sales.return_sale(db.uow(), _meta(actor, body.reason, key), number=number, lines=lines)
+
+
+ACTIONS = {"confirm": sales.confirm_sale, "cancel": sales.cancel_sale, "close": sales.close_sale}
+
+
+@router.post("/sales-orders/{number}/{action}")
+def act(number: str, action: Literal["confirm", "cancel", "close"], body: ActionIn, db: DbDep,
+        actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    return ACTIONS[action](db.uow(), _meta(actor, body.reason, key), number=number)
