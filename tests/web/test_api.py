@@ -169,3 +169,14 @@ def test_bins_belong_to_their_site(api):
     assert response.status_code == 201 and response.json()["site"] == "S1"
     bins = api.get("/api/v1/locations", params={"site": "S1"}).json()["items"]
     assert [b["code"] for b in bins] == ["S1-Z"]
+
+
+def test_scrap_over_the_api_requires_a_reason_code(api):
+    api.post("/api/v1/stock/receive", json={"sku": "SKU-1", "site": "WH", "qty": "3"})
+    bad = api.post("/api/v1/stock/scrap", json={"sku": "SKU-1", "site": "WH", "qty": "1",
+                                                "reason_code": "whim", "from_status": "available"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason_code"
+    ok = api.post("/api/v1/stock/scrap", json={"sku": "SKU-1", "site": "WH", "qty": "1",
+                                               "reason_code": "expired", "from_status": "available"})
+    assert ok.status_code == 201 and ok.json()["number"].startswith("SP-")
+    assert api.get("/api/v1/stock/SKU-1").json()["total"]["on_hand"] == "2"

@@ -33,6 +33,16 @@ class Operation(StrEnum):
     TRANSFER_SHIP = "transfer_ship"
     TRANSFER_RECEIVE = "transfer_receive"
     CANCEL = "cancel"
+    SCRAP = "scrap"
+
+
+class ScrapReason(StrEnum):
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+    QUALITY = "quality"
+    OBSOLETE = "obsolete"
+    LOST = "lost"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)

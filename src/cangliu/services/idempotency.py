@@ -3,12 +3,11 @@
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, select, text, update
+from sqlalchemy import DateTime, Row, Table, bindparam, select, text, update
 
 from cangliu.core.errors import IdempotencyMismatch
-from cangliu.db.base import UtcDateTime
 from cangliu.db.models import IdempotencyRecord
 from cangliu.db.uow import UnitOfWork
 
@@ -41,7 +40,7 @@ def once(uow: UnitOfWork, *, key: str | None, scope: str, action: str,
     return result
 
 
-_RECORD = IdempotencyRecord.__table__
+_RECORD = cast(Table, IdempotencyRecord.__table__)
 # Claiming is one statement: when the key is taken (or being taken by a transaction still open,
 # which this one then waits for), nothing is inserted and the earlier record is read instead.
 # Plain text because SQLAlchemy does not cache its ON CONFLICT constructs; PostgreSQL and
@@ -50,7 +49,7 @@ _CLAIM = text(
     "INSERT INTO idempotency_record (key, request_hash, status_code, response, created_at)"
     " VALUES (:key, :request_hash, 201, '{}', :created_at) ON CONFLICT (key) DO NOTHING"
     " RETURNING key"
-).bindparams(bindparam("created_at", type_=UtcDateTime))
+).bindparams(bindparam("created_at", type_=DateTime(timezone=True)))
 _EARLIER = select(_RECORD.c.request_hash, _RECORD.c.response).where(
     _RECORD.c.key == bindparam("key"))
 _ANSWER = update(_RECORD).where(_RECORD.c.key == bindparam("claimed")).values(

@@ -73,7 +73,8 @@ def _named_codes(request: dict[str, Any]) -> tuple[set[str], set[str]]:
     skus = {line.get("sku") for line in lines} | {request.get("sku")}
     locations = ({request.get(k) for k in ("site", "from_site", "to_site")}
                  | {line.get(k) for line in lines for k in ("bin", "to_bin")})
-    return {c for c in skus if c}, {c for c in locations if c}
+    return ({c for c in skus if isinstance(c, str) and c},
+            {c for c in locations if isinstance(c, str) and c})
 
 
 def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: Book,

@@ -29,14 +29,14 @@ class Line:
     to_bin: str | None = None
 
 
-def _field(lines: list[Line], i: int, name: str) -> str:
+def line_field(lines: list[Line], i: int, name: str) -> str:
     return name if len(lines) == 1 else f"lines[{i}].{name}"
 
 
 def _sku_qty(uow: UnitOfWork, lines: list[Line], i: int, book: Book) -> tuple[Sku, Decimal]:
-    sku = md.sku_by_code(uow.session, lines[i].sku, field=_field(lines, i, "sku"))
+    sku = md.sku_by_code(uow.session, lines[i].sku, field=line_field(lines, i, "sku"))
     book.sku(sku)
-    return sku, parse_qty(lines[i].qty, field=_field(lines, i, "qty"), decimals=sku.decimals)
+    return sku, parse_qty(lines[i].qty, field=line_field(lines, i, "qty"), decimals=sku.decimals)
 
 
 def _request(meta: Meta, lines: list[Line], **extra: object) -> dict[str, object]:
@@ -76,13 +76,13 @@ def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
         book.loc(supplier, None)
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
-            site_row, loc = md.place(uow.session, site, line.bin, bin_field=_field(lines, i, "bin"))
-            lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=True)
+            site_row, loc = md.place(uow.session, site, line.bin, bin_field=line_field(lines, i, "bin"))
+            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=True)
             check_flow(Operation.RECEIVE, LocationKind(supplier.kind), LocationKind(loc.kind))
             if lot:
                 register_lot(uow, sku, lot, expiry_date, (meta.occurred_at or uow.now()).date())
             moves.append(Move(sku.id, qty, supplier.id, book.loc(loc, site_row), lot=lot or "",
-                              unit_cost=_unit_cost(line.unit_cost, _field(lines, i, "unit_cost"))))
+                              unit_cost=_unit_cost(line.unit_cost, line_field(lines, i, "unit_cost"))))
         return post(uow, meta, Operation.RECEIVE, moves, book)
 
     request = _request(meta, lines, site=site, expiry_date=expiry_date)
@@ -99,8 +99,8 @@ def issue(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
         book.loc(customer, None)
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
-            site_row, loc = md.place(uow.session, site, line.bin, bin_field=_field(lines, i, "bin"))
-            lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=False)
+            site_row, loc = md.place(uow.session, site, line.bin, bin_field=line_field(lines, i, "bin"))
+            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=False)
             if reservation:
                 picked = consume(uow, reservation, sku=sku, site=site_row, qty=qty)
             else:
@@ -123,10 +123,10 @@ def move(uow: UnitOfWork, meta: Meta, *, from_site: str, to_site: str, lines: li
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
             src_site, src = md.place(uow.session, from_site, line.bin, site_field="from_site",
-                                     bin_field=_field(lines, i, "bin"))
+                                     bin_field=line_field(lines, i, "bin"))
             dst_site, dst = md.place(uow.session, to_site, line.to_bin, site_field="to_site",
-                                     bin_field=_field(lines, i, "to_bin"))
-            lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=False)
+                                     bin_field=line_field(lines, i, "to_bin"))
+            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=False)
             dst_id = book.loc(dst, dst_site)
             for part in sources(uow, sku=sku, site=src_site, location=src, qty=qty, lot=lot,
                                 status=StockStatus.AVAILABLE, explicit=bool(line.bin)):
@@ -151,8 +151,8 @@ def adjust(uow: UnitOfWork, meta: Meta, *, site: str, gain: bool, lines: list[Li
         book.loc(adjustment, None)
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
-            site_row, loc = md.place(uow.session, site, line.bin, bin_field=_field(lines, i, "bin"))
-            lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=gain)
+            site_row, loc = md.place(uow.session, site, line.bin, bin_field=line_field(lines, i, "bin"))
+            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=gain)
             if gain:
                 moves.append(Move(sku.id, qty, adjustment.id, book.loc(loc, site_row), lot=lot or ""))
                 continue
@@ -175,8 +175,8 @@ def change_status(uow: UnitOfWork, meta: Meta, *, site: str, from_status: StockS
         book, moves = Book(), []
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
-            site_row, loc = md.place(uow.session, site, line.bin, bin_field=_field(lines, i, "bin"))
-            lot = check_lot(sku, line.lot, field=_field(lines, i, "lot"), required=False)
+            site_row, loc = md.place(uow.session, site, line.bin, bin_field=line_field(lines, i, "bin"))
+            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=False)
             for part in sources(uow, sku=sku, site=site_row, location=loc, qty=qty, lot=lot,
                                 status=from_status, explicit=bool(line.bin)):
                 lid = book.loc(uow.session.get_one(Location, part.location), site_row)

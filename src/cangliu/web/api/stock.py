@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from cangliu.core.errors import ValidationFailed
-from cangliu.core.ledger import StockStatus
+from cangliu.core.ledger import ScrapReason, StockStatus
 from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import reservations, stock
 from cangliu.services.postings import Meta
+from cangliu.services.scrap import scrap
 from cangliu.services.stock import Line
 from cangliu.web.api.schemas import Code, PostingIn, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
@@ -65,6 +66,16 @@ class StatusIn(PostingIn):
     qty: Quantity
     from_status: StockStatus
     to_status: StockStatus
+    bin: Code | None = None
+    lot: str | None = None
+
+
+class ScrapIn(PostingIn):
+    sku: Code
+    site: Code
+    qty: Quantity
+    reason_code: ScrapReason
+    from_status: StockStatus = StockStatus.DAMAGED
     bin: Code | None = None
     lot: str | None = None
 
@@ -129,6 +140,13 @@ def change_status(body: StatusIn, db: DbDep, actor: ActorDep, key: IdempotencyKe
     return _created(stock.change_status(db.uow(), _meta(actor, body, key), site=body.site,
                                         from_status=body.from_status, to_status=body.to_status,
                                         lines=[line]))
+
+
+@router.post("/scrap", status_code=201)
+def write_off(body: ScrapIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    line = Line(body.sku, body.qty, body.bin, body.lot)
+    return _created(scrap(db.uow(), _meta(actor, body, key), site=body.site,
+                          reason_code=body.reason_code, lines=[line], from_status=body.from_status))
 
 
 @router.post("/reserve", status_code=201)
