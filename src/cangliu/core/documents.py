@@ -110,3 +110,10 @@ SALES_ORDER = StateTable("sales order", {
     "closed": {"return": "closed"},
     "cancelled": {},
 })
+
+STOCK_COUNT = StateTable("stock count", {
+    "counting": {"count": "counting", "submit": "review", "cancel": "cancelled"},
+    "review": {"reopen": "counting", "post": "posted", "cancel": "cancelled"},
+    "posted": {},
+    "cancelled": {},
+})

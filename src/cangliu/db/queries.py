@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Select, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from cangliu.core.errors import NotFound
 from cangliu.core.documents import OPEN_PURCHASE_STATES
+from cangliu.core.errors import NotFound
 from cangliu.db.models import (
     Category,
     Customer,

@@ -13,6 +13,7 @@ from cangliu.db.uow import Database
 from cangliu.services import auth
 from cangliu.web import problems
 from cangliu.web.api import auth as auth_api
+from cangliu.web.api import counts as counts_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
@@ -45,7 +46,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, masterdata_api, session_pages, stock_pages,
+    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api,
+                   masterdata_api, session_pages, stock_pages,
                    masterdata_pages, transfer_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -150,3 +150,34 @@ class SalesLine(Base):
     reservation: Mapped[str | None] = mapped_column(String(40))
     shipped_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
     returned_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+
+
+class StockCount(Base):
+    """A count of one site (or one zone): the snapshot it starts from and the counts recorded."""
+
+    __tablename__ = "stock_count"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    blind: Mapped[bool] = mapped_column(default=True)
+    snapshot_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class StockCountLine(Base):
+    __tablename__ = "stock_count_line"
+    __table_args__ = (UniqueConstraint("count_id", "sku_id", "location_id", "lot"),
+                      CheckConstraint("counted_qty >= 0", name="counted_not_negative"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    count_id: Mapped[int] = mapped_column(ForeignKey("stock_count.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    snapshot_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    counted_qty: Mapped[Decimal | None] = mapped_column(Exact)
+    counted_at: Mapped[datetime | None]
+    counted_by: Mapped[str | None] = mapped_column(String(64))

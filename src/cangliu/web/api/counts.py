@@ -1,0 +1,64 @@
+"""Stock counts: /api/v1/counts."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from cangliu.services import counts
+from cangliu.services.counts import CountIn
+from cangliu.services.postings import Meta
+from cangliu.web.api.purchasing import ActionIn
+from cangliu.web.api.schemas import Code, Quantity, Strict, jsonable
+from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+
+router = APIRouter(prefix="/api/v1/counts", tags=["stock counts"])
+
+
+class StartIn(Strict):
+    site: Code
+    zone: Code | None = None
+    blind: bool = True
+
+
+class EntryIn(Strict):
+    sku: Annotated[str, Field(min_length=1, max_length=64, description="SKU code or barcode")]
+    qty: Quantity
+    location: Code | None = None
+    lot: Annotated[str, Field(max_length=64)] = ""
+
+
+class EntriesIn(Strict):
+    entries: Annotated[list[EntryIn], Field(min_length=1, max_length=5000)]
+
+
+@router.post("", status_code=201)
+def start(body: StartIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    result = counts.start_count(db.uow(), Meta(actor, idempotency_key=key), site=body.site,
+                                zone=body.zone, blind=body.blind)
+    return JSONResponse(jsonable(result), status_code=201)
+
+
+@router.get("/{number}")
+def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+    return counts.get_count(db.uow(), number)
+
+
+@router.post("/{number}/entries")
+def record(number: str, body: EntriesIn, db: DbDep, actor: ActorDep,
+           key: IdempotencyKey = None) -> Any:
+    entries = [CountIn(e.sku, e.qty, e.location, e.lot) for e in body.entries]
+    return counts.record_counts(db.uow(), Meta(actor, idempotency_key=key), number=number,
+                                entries=entries)
+
+
+ACTIONS = {"submit": counts.submit_count, "post": counts.post_count,
+           "reopen": counts.reopen_count, "cancel": counts.cancel_count}
+
+
+@router.post("/{number}/{action}")
+def act(number: str, action: Literal["submit", "post", "reopen", "cancel"], body: ActionIn,
+        db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+    return ACTIONS[action](db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
+                           number=number)
