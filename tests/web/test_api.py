@@ -9,10 +9,18 @@ def test_every_endpoint_but_login_and_health_requires_authentication(anon):
     assert anon.get("/health").status_code == 200
     for method, path in [("get", "/api/v1/stock"), ("get", "/api/v1/stock/SKU-1"),
                          ("post", "/api/v1/stock/receive"), ("get", "/api/v1/skus"),
-                         ("post", "/api/v1/sites"), ("get", "/api/v1/auth/me")]:
+                         ("post", "/api/v1/sites"), ("get", "/api/v1/auth/me"),
+                         ("get", "/openapi.json")]:
         response = getattr(anon, method)(path)
         assert response.status_code == 401, path
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_api_schema_is_served_to_authenticated_callers(api):
+    schema = api.get("/openapi.json").json()
+    assert "/api/v1/stock/receive" in schema["paths"]
+    receive = schema["paths"]["/api/v1/stock/receive"]["post"]
+    assert receive["requestBody"]["content"]["application/json"]
 
 
 def test_login_with_a_wrong_password_is_refused_in_the_callers_language(anon):

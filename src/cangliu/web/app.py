@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -19,7 +20,7 @@ from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import transfers as transfers_api
-from cangliu.web.deps import LoginRequired
+from cangliu.web.deps import ActorDep, LoginRequired, PageActorDep
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
@@ -31,7 +32,9 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url, echo=settings.sql_echo)
-    app = FastAPI(title="Cangliu 仓流", version=__version__, openapi_url="/openapi.json")
+    # The schema and its UI are served by our own routes so that they require a login too.
+    app = FastAPI(title="Cangliu 仓流", version=__version__, openapi_url=None, docs_url=None,
+                  redoc_url=None)
     app.state.db = db
     secret = settings.secret_key or auth.secret_key(db.uow())
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
@@ -45,6 +48,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(actor: ActorDep) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(actor: PageActorDep) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
 
     for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api,
                    masterdata_api, session_pages, stock_pages,
