@@ -18,6 +18,7 @@ from cangliu.db.models import (
     SalesOrder,
     Sku,
     StockBalance,
+    StockCount,
     StockMove,
     Supplier,
     TransferOrder,
@@ -254,4 +255,22 @@ def sales_orders(session: Session, *, state: str | None = None, site: str | None
     items = [{"number": o.number, "state": o.state, "customer": cust, "site": site_code,
               "channel": o.channel, "currency": o.currency, "version": o.version,
               "created_at": o.created_at} for o, site_code, cust in page]
+    return items, (page[-1][0].number if len(rows) > limit else None)
+
+
+def stock_counts(session: Session, *, state: str | None = None, q: str | None = None,
+                 limit: int = 50, after: str | None = None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """Stock counts, newest number first."""
+    query = select(StockCount, Location.code).join(Location, Location.id == StockCount.site_id)
+    if state:
+        query = query.where(StockCount.state == state)
+    if q:
+        query = query.where(StockCount.number.ilike(f"%{q.strip()}%"))
+    if after:
+        query = query.where(StockCount.number < after)
+    rows = session.execute(query.order_by(StockCount.number.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    items = [{"number": c.number, "state": c.state, "site": site, "blind": c.blind,
+              "snapshot_at": c.snapshot_at, "posted_at": c.posted_at} for c, site in page]
     return items, (page[-1][0].number if len(rows) > limit else None)

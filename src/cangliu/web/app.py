@@ -21,6 +21,7 @@ from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.deps import ActorDep, LoginRequired, PageActorDep
+from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
@@ -53,13 +54,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def openapi(actor: ActorDep) -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False)
     def docs(actor: PageActorDep) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
 
     for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api,
                    masterdata_api, session_pages, stock_pages,
-                   masterdata_pages, transfer_pages):
+                   masterdata_pages, transfer_pages, document_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

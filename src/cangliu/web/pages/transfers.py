@@ -32,7 +32,7 @@ def parse_lines(text: str) -> list[TransferLineIn]:
     return lines
 
 
-def _errors(request: Request, exc: DomainError) -> list[FieldError]:
+def errors_of(request: Request, exc: DomainError) -> list[FieldError]:
     locale = locale_of(request)
     if isinstance(exc, ValidationFailed):
         return [FieldError(e.field, translate(locale, e.message, **e.params)) for e in exc.errors]
@@ -71,7 +71,7 @@ async def create(request: Request, db: DbDep, actor: PageActorDep) -> Any:
         with db.read() as session:
             sites, _ = masterdata.list_records(session, "site", limit=500)
         return render(request, "transfer_new.html", actor, status_code=exc.status, sites=sites,
-                      values=values, errors=_errors(request, exc))
+                      values=values, errors=errors_of(request, exc))
     return RedirectResponse(f"/transfers/{result['number']}", status_code=303)
 
 
@@ -96,7 +96,7 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: Page
             return Response(status_code=404)
     except DomainError as exc:
         return render(request, "transfer.html", actor, status_code=exc.status,
-                      t=transfers.get_transfer(db.uow(), number), errors=_errors(request, exc))
+                      t=transfers.get_transfer(db.uow(), number), errors=errors_of(request, exc))
     return RedirectResponse(f"/transfers/{number}", status_code=303)
 
 

@@ -1,0 +1,188 @@
+"""Pages for purchase orders, sales orders and stock counts: list, new, detail with actions and entry.
+
+One generic page per kind; what differs (the list query, the actions, the per-line entry form)
+is described in ``PAGES``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from cangliu.core.errors import DomainError, ValidationFailed
+from cangliu.db import queries
+from cangliu.services import counts, masterdata, purchasing, sales
+from cangliu.services.counts import CountIn
+from cangliu.services.postings import Meta
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
+from cangliu.services.sales import LineQty, SalesLineIn
+from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.pages.render import render
+from cangliu.web.pages.transfers import errors_of
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A per-line quantity form on the detail page (receive, ship, return)."""
+
+    action: str
+    label: str
+    fields: tuple[str, ...]
+    when: str  # the state-table action that must be allowed for the form to show
+    build: Callable[[int, dict[str, str]], Any]
+    run: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    get: Callable[..., Any]
+    list: Callable[..., Any]
+    actions: dict[str, Callable[..., Any]]
+    entries: tuple[Entry, ...]
+    new_fields: tuple[str, ...]
+    create: Callable[..., Any]
+
+
+def _split(text: str, minimum: int) -> list[list[str]]:
+    rows = []
+    for i, raw in enumerate(ln for ln in text.splitlines() if ln.strip()):
+        parts = raw.replace(",", " ").replace("\t", " ").split()
+        if len(parts) < minimum:
+            raise ValidationFailed.single(f"lines[{i}]", "write the SKU code and the quantity")
+        rows.append(parts)
+    return rows
+
+
+def _create_purchase(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
+    lines = [PurchaseLineIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in _split(form["lines"], 2)]
+    return purchasing.create_purchase(uow, meta, supplier=form["supplier"], site=form["site"],
+                                      lines=lines)
+
+
+def _create_sale(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
+    lines = [SalesLineIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in _split(form["lines"], 2)]
+    return sales.create_sale(uow, meta, customer=form["customer"], site=form["site"],
+                             channel=form.get("channel") or "store", lines=lines)
+
+
+def _start_count(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
+    return counts.start_count(uow, meta, site=form["site"], zone=form.get("zone") or None,
+                              blind=form.get("blind") == "on")
+
+
+def _record_counts(uow: Any, meta: Meta, *, number: str, lines: list[CountIn]) -> Any:
+    return counts.record_counts(uow, meta, number=number, entries=lines)
+
+
+PAGES: dict[str, Page] = {
+    "purchase-orders": Page(
+        "Purchase orders", purchasing.get_purchase, queries.purchases,
+        {"submit": purchasing.submit_purchase, "close": purchasing.close_purchase,
+         "cancel": purchasing.cancel_purchase},
+        (Entry("receive", "Receive", ("qty", "bin", "lot"), "receive_part",
+               lambda n, v: ReceiptIn(n, v["qty"], v["bin"] or None, v["lot"] or None),
+               purchasing.receive_purchase),),
+        ("supplier", "site", "lines"), _create_purchase),
+    "sales-orders": Page(
+        "Sales orders", sales.get_sale, queries.sales_orders,
+        {"confirm": sales.confirm_sale, "close": sales.close_sale, "cancel": sales.cancel_sale},
+        (Entry("ship", "Ship", ("qty",), "ship_part", lambda n, v: LineQty(n, v["qty"]),
+               sales.ship_sale),
+         Entry("return", "Return", ("qty",), "return", lambda n, v: LineQty(n, v["qty"]),
+               sales.return_sale)),
+        ("customer", "site", "channel", "lines"), _create_sale),
+    "counts": Page(
+        "Stock counts", counts.get_count, queries.stock_counts,
+        {"submit": counts.submit_count, "post": counts.post_count, "reopen": counts.reopen_count,
+         "cancel": counts.cancel_count},
+        (), ("site", "zone", "blind"), _start_count),
+}
+
+
+def _choices(db: Any) -> dict[str, list[dict[str, Any]]]:
+    with db.read() as session:
+        return {kind: masterdata.list_records(session, kind, limit=500)[0]
+                for kind in ("site", "supplier", "customer")}
+
+
+@router.get("/docs/{path}", response_class=HTMLResponse)
+def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
+              q: str | None = None, cursor: str | None = None) -> Response:
+    page = PAGES.get(path)
+    if page is None:
+        return Response(status_code=404)
+    with db.read() as session:
+        items, nxt = page.list(session, state=state or None, q=q or None, after=cursor)
+    return render(request, "doc_list.html", actor, path=path, page=page, items=items,
+                  next_cursor=nxt, filters={"state": state or "", "q": q or ""})
+
+
+@router.get("/docs/{path}/new", response_class=HTMLResponse)
+def new_page(path: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    if path not in PAGES:
+        return Response(status_code=404)
+    return render(request, "doc_new.html", actor, path=path, page=PAGES[path], values={},
+                  errors=[], choices=_choices(db))
+
+
+@router.post("/docs/{path}/new", response_model=None)
+async def create(path: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    page = PAGES[path]
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    check_csrf(request, form.get("csrf_token", ""))
+    try:
+        result = page.create(db.uow(), Meta(actor, idempotency_key=form.get("key") or None), form)
+    except DomainError as exc:
+        return render(request, "doc_new.html", actor, status_code=exc.status, path=path, page=page,
+                      values=form, errors=errors_of(request, exc), choices=_choices(db))
+    return RedirectResponse(f"/docs/{path}/{result['number']}", status_code=303)
+
+
+@router.get("/docs/{path}/{number}", response_class=HTMLResponse)
+def detail(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    page = PAGES[path]
+    return render(request, "doc.html", actor, path=path, page=page, d=page.get(db.uow(), number),
+                  errors=[])
+
+
+@router.post("/docs/{path}/{number}/{action}", response_model=None)
+async def act(path: str, number: str, action: str, request: Request, db: DbDep,
+              actor: PageActorDep) -> Response:
+    page = PAGES[path]
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    check_csrf(request, form.get("csrf_token", ""))
+    meta = Meta(actor, reason=form.get("reason", ""), idempotency_key=form.get("key") or None)
+    entry = next((e for e in page.entries if e.action == action), None)
+    try:
+        if entry is not None:
+            entry.run(db.uow(), meta, number=number, lines=_entry_lines(entry, form))
+        elif action == "entries" and path == "counts":
+            rows = _split(form.get("lines", ""), 2)
+            _record_counts(db.uow(), meta, number=number, lines=[
+                CountIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in rows])
+        elif action in page.actions:
+            page.actions[action](db.uow(), meta, number=number)
+        else:
+            return Response(status_code=404)
+    except DomainError as exc:
+        return render(request, "doc.html", actor, status_code=exc.status, path=path, page=page,
+                      d=page.get(db.uow(), number), errors=errors_of(request, exc))
+    return RedirectResponse(f"/docs/{path}/{number}", status_code=303)
+
+
+def _entry_lines(entry: Entry, form: dict[str, str]) -> list[Any]:
+    """Lines whose first field was filled in, e.g. qty_2=5 → line 2."""
+    first = entry.fields[0]
+    lines = []
+    for key, value in form.items():
+        if key.startswith(f"{first}_") and value.strip() and key.split("_")[-1].isdigit():
+            n = int(key.split("_")[-1])
+            lines.append(entry.build(n, {f: form.get(f"{f}_{n}", "").strip() for f in entry.fields}))
+    if not lines:
+        raise ValidationFailed.single("lines", "must have at least one line")
+    return lines
