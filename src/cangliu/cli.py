@@ -79,7 +79,7 @@ def load_demo() -> None:
             counts = demo.load(db, actor, now=datetime.now(UTC),
                                progress=lambda _s, done, total: bar.update(task, completed=done))
         console.print(f"demo loaded: {counts['sites']} sites, {counts['skus']} SKUs, "
-                      f"{counts['postings']} postings")
+                      f"{counts['postings']} postings, {counts['documents']} documents")
     _print_login(user, password)
 
 

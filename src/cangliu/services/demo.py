@@ -11,6 +11,7 @@ from cangliu.core.tracking import gs1_check_digit
 from cangliu.db.models import Setting
 from cangliu.db.uow import Database
 from cangliu.services import masterdata, stock
+from cangliu.services.demo_documents import load_documents
 from cangliu.services.postings import Meta
 from cangliu.services.stock import Line
 
@@ -76,10 +77,11 @@ def load(db: Database, actor: Actor, *, now: datetime, seed: int = 42,
     demo = Demo(db, actor, random.Random(seed), start, progress)
     skus = _master_data(demo)
     moves = _history(demo, skus)
+    documents = load_documents(db, actor)
     with db.uow() as uow:
         uow.session.add(Setting(key="demo_loaded", value=now.isoformat()))
         uow.commit()
-    return {"sites": len(SITES), "skus": len(skus), "postings": moves}
+    return {"sites": len(SITES), "skus": len(skus), "postings": moves, "documents": documents}
 
 
 def _create(demo: Demo, kind: str, fields: dict[str, object]) -> None:

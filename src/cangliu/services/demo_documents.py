@@ -1,0 +1,123 @@
+"""Demo documents in every state: purchase orders, sales orders, transfers and a stock count."""
+
+from collections.abc import Callable
+from typing import Any
+
+from cangliu.core.permissions import Actor
+from cangliu.db.uow import Database
+from cangliu.services import counts, masterdata, purchasing, sales, transfers
+from cangliu.services.counts import CountIn
+from cangliu.services.postings import Meta
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
+from cangliu.services.sales import LineQty, SalesLineIn
+from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+
+DEMO_SKUS = (1, 4, 7)
+
+
+def load_documents(db: Database, actor: Actor) -> int:
+    """A few documents per type, each left in a different state; returns how many."""
+    meta = Meta(actor, reason="演示 / demo")
+    # SKU-0001/0004/0007 are neither lot- nor serial-tracked in the demo catalogue.
+    for n in DEMO_SKUS:
+        purchasing.set_supplier_price(db.uow(), actor, supplier="SUP-01", sku=f"SKU-{n:04d}",
+                                      price=f"{3 + n}.50")
+    masterdata.create(db.uow(), actor, "customer", {"code": "CUS-DEMO", "name": "演示批发客户",
+                                                     "channel": "wholesale"})
+    for n in DEMO_SKUS:
+        sales.set_customer_price(db.uow(), actor, customer="CUS-DEMO", sku=f"SKU-{n:04d}",
+                                 price=f"{9 + n}.90")
+    made = _purchases(db, meta) + _sales(db, meta) + _transfers(db, meta)
+    count = counts.start_count(db.uow(), meta, site="ST-SH01")
+    first = count["lines"][0]
+    counts.record_counts(db.uow(), meta, number=count["number"],
+                         entries=[CountIn(first["sku"], "1", first["location"], first["lot"])])
+    counts.submit_count(db.uow(), meta, number=count["number"])
+    return made + 1
+
+
+def _steps(make: Callable[[], dict[str, Any]], steps: list[Callable[[str], Any]]) -> None:
+    number = make()["number"]
+    for step in steps:
+        step(number)
+
+
+def _purchases(db: Database, meta: Meta) -> int:
+    def new() -> dict[str, Any]:
+        return purchasing.create_purchase(db.uow(), meta, supplier="SUP-01", site="WH-CENTRAL",
+                                          lines=[PurchaseLineIn("SKU-0001", "100"),
+                                                 PurchaseLineIn("SKU-0004", "60")])
+
+    def submit(n: str) -> Any:
+        return purchasing.submit_purchase(db.uow(), meta, number=n)
+
+    def receive_part(n: str) -> Any:
+        return purchasing.receive_purchase(db.uow(), meta, number=n, lines=[ReceiptIn(1, "40")])
+
+    def receive_rest(n: str) -> Any:
+        return purchasing.receive_purchase(db.uow(), meta, number=n,
+                                           lines=[ReceiptIn(1, "60"), ReceiptIn(2, "60")])
+
+    plans: list[list[Callable[[str], Any]]] = [
+        [], [submit], [submit, receive_part], [submit, receive_part, receive_rest],
+        [submit, receive_part, receive_rest,
+         lambda n: purchasing.close_purchase(db.uow(), meta, number=n)],
+        [lambda n: purchasing.cancel_purchase(db.uow(), meta, number=n)]]
+    for plan in plans:
+        _steps(new, plan)
+    return len(plans)
+
+
+def _sales(db: Database, meta: Meta) -> int:
+    def new() -> dict[str, Any]:
+        return sales.create_sale(db.uow(), meta, customer="CUS-DEMO", site="WH-CENTRAL",
+                                 channel="wholesale", lines=[SalesLineIn("SKU-0001", "5")])
+
+    def confirm(n: str) -> Any:
+        return sales.confirm_sale(db.uow(), meta, number=n)
+
+    def ship_part(n: str) -> Any:
+        return sales.ship_sale(db.uow(), meta, number=n, lines=[LineQty(1, "2")])
+
+    def ship_rest(n: str) -> Any:
+        return sales.ship_sale(db.uow(), meta, number=n)
+
+    plans: list[list[Callable[[str], Any]]] = [
+        [], [confirm], [confirm, ship_part], [confirm, ship_part, ship_rest],
+        [confirm, ship_rest, lambda n: sales.return_sale(db.uow(), meta, number=n,
+                                                         lines=[LineQty(1, "1")]),
+         lambda n: sales.close_sale(db.uow(), meta, number=n)],
+        [confirm, lambda n: sales.cancel_sale(db.uow(), meta, number=n)]]
+    for plan in plans:
+        _steps(new, plan)
+    return len(plans)
+
+
+def _transfers(db: Database, meta: Meta) -> int:
+    def new() -> dict[str, Any]:
+        return transfers.create_transfer(db.uow(), meta, source="WH-CENTRAL", dest="WH-SOUTH",
+                                         lines=[TransferLineIn("SKU-0001", "10")])
+
+    def submit(n: str) -> Any:
+        return transfers.submit_transfer(db.uow(), meta, number=n)
+
+    def ship(n: str) -> Any:
+        return transfers.ship_transfer(db.uow(), meta, number=n)
+
+    def receive_part(n: str) -> Any:
+        return transfers.receive_transfer(db.uow(), meta, number=n,
+                                          lines=[ReceiptLineIn(1, received="6", damaged="1")])
+
+    def receive_rest(n: str) -> Any:
+        return transfers.receive_transfer(db.uow(), meta, number=n,
+                                          lines=[ReceiptLineIn(1, received="2", shortage="1")])
+
+    plans: list[list[Callable[[str], Any]]] = [
+        [], [submit], [submit, ship], [submit, ship, receive_part],
+        [submit, ship, receive_part, receive_rest],
+        [submit, ship, receive_part, receive_rest,
+         lambda n: transfers.close_transfer(db.uow(), meta, number=n)],
+        [submit, ship, lambda n: transfers.cancel_transfer(db.uow(), meta, number=n)]]
+    for plan in plans:
+        _steps(new, plan)
+    return len(plans)
