@@ -174,9 +174,6 @@ def test_only_bins_sit_inside_a_zone(db, network):
     assert field_of(exc) == "kind"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: update_record (services/masterdata.py) changes parent_id without "
-                          "_place_in_tree, so a re-parented bin keeps its old site_id")
 def test_a_bin_moved_under_another_site_belongs_to_that_site(db, network, meta):
     add = {"code": "WH-A9", "name": "A9", "kind": "bin", "parent": "WH"}
     create(db.uow(), network, "location", add)
@@ -186,9 +183,6 @@ def test_a_bin_moved_under_another_site_belongs_to_that_site(db, network, meta):
     assert available(db, "SKU-1", "S1") == 1
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG: update_record (services/masterdata.py) does not re-check the tree "
-                          "when parent or kind change, so a bin can be hung under a bin")
 def test_a_bin_cannot_be_moved_under_another_bin(db, network):
     create(db.uow(), network, "location", {"code": "WH-A9", "name": "A9", "kind": "bin",
                                            "parent": "WH"})
@@ -198,9 +192,6 @@ def test_a_bin_cannot_be_moved_under_another_bin(db, network):
     assert get(db.uow(), "location", "WH-A9")["parent"] == "WH"
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="BUG: services/masterdata.py promises immutable codes, but "
-                          "update_record writes a new 'code' like any other field")
 def test_a_code_cannot_be_changed_by_an_edit(db, network):
     with pytest.raises(ValidationFailed) as exc:
         update(db.uow(), network, "sku", "SKU-1", 1, {"code": "SKU-ONE"})

@@ -360,10 +360,6 @@ def test_a_reservation_holds_stock_without_moving_it_and_release_gives_it_back(d
     assert available(db, "SKU-1", "WH") == 10
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="BUG: reserve() reports available after its own partial holds "
-                          "(services/reservations.py, free_at inside the same transaction), "
-                          "so InsufficientStock says 0 instead of the 3 that were free")
 def test_a_reservation_cannot_hold_more_than_is_free(db, meta):
     receive(db, meta, "10")
     reserve(db, meta, "7")
@@ -434,9 +430,6 @@ def test_an_unknown_reservation_is_not_found(db, meta):
         reservations.release(db.uow(), meta, ref="no-such-ref")
 
 
-@pytest.mark.xfail(strict=True, raises=InsufficientStock,
-                   reason="BUG (spec): DESIGN §3 lets a reservation make available negative "
-                          "where the site allows negative stock; reserve() always refuses")
 def test_a_site_that_allows_negative_stock_can_reserve_more_than_it_holds(db, meta):
     receive(db, meta, "2", site="S2")
     reserve(db, meta, "5", site="S2")

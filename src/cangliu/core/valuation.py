@@ -30,7 +30,7 @@ EMPTY = Position(Decimal(0), Decimal(0))
 def enter(pos: Position, qty: Decimal, unit_cost: Decimal | None) -> tuple[Position, Decimal]:
     """Stock arrives at ``unit_cost`` (the current average when none is known)."""
     cost = pos.average if unit_cost is None else unit_cost
-    return Position(pos.qty + qty, pos.value + qty * cost), cost
+    return Position(pos.qty + qty, pos.value + value_of(qty, cost)), cost
 
 
 def leave(pos: Position, qty: Decimal) -> tuple[Position, Decimal]:
@@ -39,4 +39,8 @@ def leave(pos: Position, qty: Decimal) -> tuple[Position, Decimal]:
     remaining = pos.qty - qty
     if remaining == 0:
         return EMPTY, (pos.value / qty).quantize(COST_PLACES, ROUND_HALF_EVEN)
-    return Position(remaining, pos.value - qty * cost), cost
+    return Position(remaining, pos.value - value_of(qty, cost)), cost
+
+
+def value_of(qty: Decimal, unit_cost: Decimal) -> Decimal:
+    return (qty * unit_cost).quantize(COST_PLACES, ROUND_HALF_EVEN)

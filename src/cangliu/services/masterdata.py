@@ -129,10 +129,14 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
         row = get_row(session, kind, code)
         if row.version != version:
             raise StaleVersion(row.version, to_dict(session, kind, row))
+        if "code" in fields:
+            raise ValidationFailed.single("code", "cannot be changed: codes are permanent")
         values = _resolve_refs(session, spec, fields)
         barcodes = values.pop("barcodes", None)
         if kind == "site" and "allow_negative" in values:
             _set_negative_stock(session, row, values["allow_negative"])
+        if kind == "location" and ({"parent_id", "kind"} & set(values)):
+            _move_in_tree(session, row, values)
         bumped = session.execute(
             update(spec.model).where(spec.model.id == row.id,  # type: ignore[attr-defined]
                                      spec.model.version == version)  # type: ignore[attr-defined]
@@ -147,6 +151,28 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
         result = to_dict(session, kind, row)
         uow.commit()
     return result
+
+
+def _move_in_tree(session: Session, row: Location, values: dict[str, Any]) -> None:
+    """Re-hang a zone or bin: the tree rules apply again, and it may change site only empty."""
+    probe = Location(id=row.id, kind=values.get("kind", row.kind),
+                     parent_id=values.get("parent_id", row.parent_id))
+    _place_in_tree(session, probe, "location")
+    has_children = session.scalar(select(Location.id).where(Location.parent_id == row.id).limit(1))
+    if probe.kind == LocationKind.BIN and has_children:
+        raise ValidationFailed.single("kind", "a zone with bins cannot become a bin")
+    if probe.site_id == row.site_id:
+        return
+    places = [row.id, *session.scalars(select(Location.id).where(Location.parent_id == row.id))]
+    held = session.scalar(select(func.count()).select_from(StockBalance).where(
+        StockBalance.location_id.in_(places), StockBalance.qty != 0))
+    if held:
+        raise Conflict("{code} still holds stock: move it out before changing its site",
+                       code=row.code)
+    session.execute(update(Location).where(Location.id.in_(places))
+                    .values(site_id=probe.site_id).execution_options(synchronize_session=False))
+    session.execute(update(StockBalance).where(StockBalance.location_id.in_(places))
+                    .values(site_id=probe.site_id).execution_options(synchronize_session=False))
 
 
 def _set_negative_stock(session: Session, site: Location, allowed: bool) -> None:

@@ -13,12 +13,14 @@ from cangliu.core.errors import InsufficientStock, ValidationFailed
 from cangliu.core.ledger import Free, Move, StockStatus
 from cangliu.core.locations import LocationKind, holds_stock
 from cangliu.core.permissions import Actor
+from cangliu.core.valuation import value_of
 from cangliu.db.models import Location, Sku, StockBalance
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.repositories.ledger import LocationInfo
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.idempotency import Result, once
+from cangliu.services.valuation import cost_moves
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,14 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
         free = repo.free_at(session, sku_id, [location_id], lot)
         raise InsufficientStock(book.skus[sku_id].code, book.locations[location_id].code,
                                 short.requested, max(free, Decimal(0))) from None
+    moves = cost_moves(session, moves, lambda lid: holds_stock(kinds[lid]))
     occurred = meta.occurred_at or now
     rows = [{
         "ref": ref, "operation": operation, "sku_id": m.sku_id, "qty": m.qty,
         "uom": book.skus[m.sku_id].uom, "from_location_id": m.from_location,
         "to_location_id": m.to_location, "from_status": m.from_status.value,
         "to_status": m.to_status.value, "lot": m.lot, "serial": m.serial, "unit_cost": m.unit_cost,
+        "value": value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None,
         "document_type": meta.document_type, "document_number": meta.document_number,
         "document_line": i + 1, "reason": meta.reason, "operator": meta.actor.username,
         "device": meta.actor.device, "occurred_at": occurred, "recorded_at": now,

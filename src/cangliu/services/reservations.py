@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cangliu.core.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
 from cangliu.core.ledger import Free, parse_qty
 from cangliu.db.models import Location, Reservation, Sku, StockBalance
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
+from cangliu.db.repositories.ledger import LocationInfo
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.idempotency import Result
 from cangliu.services.postings import Meta, check_lot, transact
@@ -34,6 +35,14 @@ def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: 
             remaining -= took
         if remaining <= 0:
             break
+    if remaining > 0 and site.allow_negative:
+        # Sites that allow negative stock may promise more than they hold.
+        _hold_beyond(uow, sku, site, lot or "", remaining)
+        parts.append(Reservation(
+            ref=ref, sku_id=sku.id, location_id=site.id, lot=lot or "", qty=remaining,
+            document_type=meta.document_type, document_number=meta.document_number,
+            reason=meta.reason, operator=meta.actor.username, created_at=uow.now()))
+        remaining = Decimal(0)
     if remaining > 0:
         # What this call already held counts as available: it is released with the rollback.
         free = repo.free_at(uow.session, sku.id, _site_locations(uow, site), lot) + amount - remaining
@@ -42,6 +51,16 @@ def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: 
     uow.session.add_all(parts)
     uow.session.flush()
     return ref, parts
+
+
+def _hold_beyond(uow: UnitOfWork, sku: Sku, site: Location, lot: str, qty: Decimal) -> None:
+    key = (sku.id, site.id, lot, "available")
+    info = LocationInfo(site.id, site.code, site.kind, site.id, True)
+    repo.add_to_balance(uow.session, key, Decimal(0), info, allow_negative=True)
+    uow.session.execute(update(StockBalance).where(
+        StockBalance.sku_id == sku.id, StockBalance.location_id == site.id, StockBalance.lot == lot,
+        StockBalance.status == "available").values(reserved=StockBalance.reserved + qty)
+        .execution_options(synchronize_session=False))
 
 
 def _elsewhere(uow: UnitOfWork, sku: Sku, site: Location) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core.documents import BASE_CURRENCY, SALES_ORDER
@@ -17,7 +17,8 @@ from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import Channel, LocationKind
 from cangliu.core.permissions import Actor
-from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, SalesOrder, Sku
+from cangliu.core.valuation import COST_PLACES
+from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, SalesOrder, Sku, StockMove
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
@@ -235,11 +236,21 @@ def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty
         for line, qty in pairs:
             book.sku(uow.session.get_one(Sku, line.sku_id))
             moves.append(Move(line.sku_id, qty, customer.id, site.id,
-                              to_status=StockStatus.QUALITY_HOLD))
+                              to_status=StockStatus.QUALITY_HOLD,
+                              unit_cost=_shipped_cost(uow, so.number, line.sku_id)))
             line.returned_qty += qty
         post(uow, doc, Operation.RECEIVE, moves, book)
 
     return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]}, take_back)
+
+
+def _shipped_cost(uow: UnitOfWork, number: str, sku_id: int) -> Decimal | None:
+    """A return re-enters at the average cost at which this order's units left."""
+    qty, value = uow.session.execute(
+        select(func.sum(StockMove.qty), func.sum(StockMove.value)).where(
+            StockMove.document_number == number, StockMove.sku_id == sku_id,
+            StockMove.operation == Operation.ISSUE.value)).one()
+    return (value / qty).quantize(COST_PLACES) if qty and value is not None else None
 
 
 def get_sale(uow: UnitOfWork, number: str) -> Result:

@@ -14,7 +14,13 @@ from cangliu.db.models.documents import (
     TransferLine,
     TransferOrder,
 )
-from cangliu.db.models.ledger import IdempotencyRecord, Reservation, StockBalance, StockMove
+from cangliu.db.models.ledger import (
+    IdempotencyRecord,
+    Reservation,
+    SkuCost,
+    StockBalance,
+    StockMove,
+)
 from cangliu.db.models.masterdata import (
     Barcode,
     Category,
@@ -44,6 +50,7 @@ __all__ = [
     "SalesOrder",
     "Setting",
     "Sku",
+    "SkuCost",
     "StockBalance",
     "StockCount",
     "StockCountLine",

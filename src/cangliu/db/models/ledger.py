@@ -33,6 +33,8 @@ class StockMove(Base):
     lot: Mapped[str] = mapped_column(String(64), default="")
     serial: Mapped[str | None] = mapped_column(String(64))
     unit_cost: Mapped[Decimal | None] = mapped_column(Exact)
+    # qty × unit_cost: summing it per location gives inventory value at any past date.
+    value: Mapped[Decimal | None] = mapped_column(Exact)
     document_type: Mapped[str | None] = mapped_column(String(30))
     document_number: Mapped[str | None] = mapped_column(String(40), index=True)
     document_line: Mapped[int | None] = mapped_column(Integer)
@@ -98,3 +100,12 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class SkuCost(Base):
+    """The company-wide moving-average position of a SKU: quantity valued and its total value."""
+
+    __tablename__ = "sku_cost"
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    value: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
