@@ -46,6 +46,8 @@ SERIES = {
     "sales_order": Series("SO"),
     "stock_count": Series("SC"),
     "scrap": Series("SP"),
+    "receipt": Series("RC"),
+    "payment": Series("PM"),
 }
 
 
@@ -117,3 +119,13 @@ STOCK_COUNT = StateTable("stock count", {
     "posted": {},
     "cancelled": {},
 })
+
+AGING_BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, None, "90+"))
+
+
+def aging_bucket(days: int) -> str:
+    """Which aging column an open item of this age (in days) falls into."""
+    for low, high, label in AGING_BUCKETS:
+        if days >= low and (high is None or days <= high):
+            return label
+    return AGING_BUCKETS[0][2]

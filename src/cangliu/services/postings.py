@@ -20,6 +20,7 @@ from cangliu.db.repositories import masterdata as md
 from cangliu.db.repositories.ledger import LocationInfo
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.idempotency import Result, once
+from cangliu.services.periods import check_open
 from cangliu.services.valuation import cost_moves
 
 
@@ -84,6 +85,7 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
     """Write the moves and update balances in a fixed order; refuse what would go negative."""
     session = uow.session
     now = uow.now()
+    check_open(uow, meta.occurred_at or now)
     ref = uow.new_ref()
     kinds = {lid: LocationKind(info.kind) for lid, info in book.locations.items()}
     deltas = ledger.balance_deltas(moves, lambda lid: holds_stock(kinds[lid]))

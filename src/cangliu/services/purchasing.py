@@ -28,6 +28,7 @@ from cangliu.db.models import (
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.accounts import book_item
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -177,7 +178,7 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             select(PurchaseLine).where(PurchaseLine.purchase_id == po.id))}
         site = uow.session.get_one(Location, po.site_id)
         supplier_loc = md.virtual(uow.session, LocationKind.SUPPLIER)
-        book, moves, tolerance = Book(), [], _tolerance(uow)
+        book, moves, tolerance, value = Book(), [], _tolerance(uow), Decimal(0)
         book.loc(supplier_loc, None)
         if not lines:
             raise ValidationFailed.single("lines", "must have at least one line")
@@ -202,7 +203,12 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             moves.append(Move(sku.id, qty, supplier_loc.id, book.loc(loc, site), to_status=status,
                               lot=lot or "", unit_cost=line.price * po.rate))
             line.received_qty += qty
-        post(uow, doc, Operation.RECEIVE, moves, book)
+            value += qty * line.price
+        posted = post(uow, doc, Operation.RECEIVE, moves, book)
+        book_item(uow, kind="payable", partner=uow.session.get_one(Supplier, po.supplier_id).code,
+                  document_type="purchase_order", document_number=po.number,
+                  posting_ref=posted["ref"], currency=po.currency, rate=po.rate, amount=value,
+                  on=(doc.occurred_at or uow.now()).date())
         done = all(ln.received_qty >= ln.qty for ln in by_no.values())
         return PURCHASE_ORDER.next(number, po.state, "receive_all" if done else "receive_part")
 

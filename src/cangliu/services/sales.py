@@ -22,6 +22,7 @@ from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, Sale
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.accounts import book_item
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -171,7 +172,12 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty] 
                 book.loc(uow.session.get_one(Location, part.location), site)
                 moves.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
             line.shipped_qty += qty
-        post(uow, doc, Operation.ISSUE, moves, book)
+        posted = post(uow, doc, Operation.ISSUE, moves, book)
+        book_item(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
+                  document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],
+                  currency=so.currency, rate=so.rate, amount=sum((ln.price * q for ln, q in wanted),
+                                                                  Decimal(0)),
+                  on=(doc.occurred_at or uow.now()).date())
         done = all(ln.shipped_qty == ln.qty for ln in order_lines)
         return SALES_ORDER.next(number, so.state, "ship_all" if done else "ship_part")
 

@@ -15,6 +15,7 @@ from cangliu.services import auth
 from cangliu.web import problems
 from cangliu.web.api import auth as auth_api
 from cangliu.web.api import counts as counts_api
+from cangliu.web.api import finance as finance_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def docs(actor: PageActorDep) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
 
-    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api,
+    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api, finance_api,
                    masterdata_api, session_pages, stock_pages,
                    masterdata_pages, transfer_pages, document_pages):
         app.include_router(module.router)

@@ -30,9 +30,11 @@ from cangliu.db.models.masterdata import (
     Sku,
     Supplier,
 )
+from cangliu.db.models.money import Allocation, OpenItem, Payment
 from cangliu.db.models.system import Setting
 
 __all__ = [
+    "Allocation",
     "ApiToken",
     "AppUser",
     "Barcode",
@@ -43,6 +45,8 @@ __all__ = [
     "Location",
     "Lot",
     "NumberCounter",
+    "OpenItem",
+    "Payment",
     "PurchaseLine",
     "PurchaseOrder",
     "Reservation",
