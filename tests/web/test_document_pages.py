@@ -49,3 +49,15 @@ def test_sales_order_and_count_pages(browser, db, network):
     posted = _post(browser, f"/docs/counts/{cnt}/post", {"key": "p"})
     assert "已过账" in posted.text
     assert browser.get("/api/v1/stock/SKU-1").json()["total"]["available"] == "3"
+
+
+def test_every_document_type_prints_a_pdf(browser, db, network):
+    masterdata.create(db.uow(), network, "supplier", {"code": "SUP-1", "name": "供应商一"})
+    created = _post(browser, "/docs/purchase-orders/new",
+                    {"supplier": "SUP-1", "site": "WH", "lines": "SKU-1 3 2.5", "key": "po-pdf"})
+    number = created.url.path.rsplit("/", 1)[1]
+    pdf = browser.get(f"/docs/purchase-orders/{number}/pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    count = _post(browser, "/docs/counts/new", {"site": "WH", "key": "c-pdf"})
+    cnt = count.url.path.rsplit("/", 1)[1]
+    assert browser.get(f"/docs/counts/{cnt}/pdf").content.startswith(b"%PDF")

@@ -19,8 +19,11 @@ from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
 from cangliu.services.sales import LineQty, SalesLineIn
 from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import errors_of
+from cangliu.web.pdf import document_pdf
+from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -148,6 +151,21 @@ def detail(path: str, number: str, request: Request, db: DbDep, actor: PageActor
     page = PAGES[path]
     return render(request, "doc.html", actor, path=path, page=page, d=page.get(db.uow(), number),
                   errors=[])
+
+
+@router.get("/docs/{path}/{number}/pdf")
+def pdf(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    page = PAGES[path]
+    d = page.get(db.uow(), number)
+    locale = locale_of(request)
+    header = [(translate(locale, k), str(v)) for k, v in d.items()
+              if k not in ("number", "lines", "allowed_actions") and v not in (None, "")]
+    columns = list(d["lines"][0]) if d["lines"] else []
+    rows = [[ln[c] if ln[c] is not None else "" for c in columns] for ln in d["lines"]]
+    body = document_pdf(title=translate(locale, page.title), number=number, header=header,
+                        columns=[translate(locale, c) for c in columns], rows=rows)
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
 @router.post("/docs/{path}/{number}/{action}", response_model=None)
