@@ -28,6 +28,9 @@ def document_pdf(*, title: str, number: str, header: list[tuple[str, str]],
     head = Table([[Paragraph(f"{title}<br/>{number}", big), barcode]], colWidths=[100 * mm, 80 * mm])
     fields = Table([[Paragraph(k, body), Paragraph(v, body)] for k, v in header],
                    colWidths=[35 * mm, 145 * mm])
+    if not columns:  # a document without lines still prints its header
+        doc.build([head, Spacer(1, 4 * mm), fields])
+        return buffer.getvalue()
     table = Table([[Paragraph(str(c), body) for c in columns]]
                   + [[Paragraph(str(v), body) for v in row] for row in rows], repeatRows=1)
     table.setStyle(TableStyle([
