@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from cangliu.core.permissions import Actor
@@ -19,6 +20,9 @@ from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
 from cangliu.services import auth, masterdata
 from cangliu.services.postings import Meta
+
+# Tests create many users: cheap argon2 parameters keep that fast (production keeps the defaults).
+auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_URL = os.environ.get("CANGLIU_TEST_PG_URL")
 IN_CI = os.environ.get("CI") == "true"

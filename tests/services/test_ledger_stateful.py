@@ -11,12 +11,15 @@ import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -108,7 +111,8 @@ class Shadow:
             return [(bin_ or site, "", qty)]
         raise Refused(InsufficientStock)
 
-    def post(self, moves: list[Mv]) -> None:
+    def post(self, operation: str, moves: list[Mv]) -> tuple[str, list[Mv]]:
+        """Apply a posting's moves, or refuse it whole when a balance would go short."""
         deltas: dict[Key, Decimal] = defaultdict(Decimal)
         for m in moves:
             if m.src in SITE_OF:
@@ -122,6 +126,7 @@ class Shadow:
                 raise Refused(InsufficientStock)
         for k in keys:
             self.balances.setdefault(k, [Decimal(0), Decimal(0)])[0] += deltas[k]
+        return operation, moves
 
     def _sort_key(self, key: Key) -> tuple[int, int, str, str]:
         return self.ids[key[0]], self.ids[key[1]], key[2], key[3]
@@ -139,10 +144,12 @@ def quantity(sku: str, units: int, thousandths: int) -> Decimal:
 
 
 units = st.integers(1, 12)
+deliveries = st.integers(1, 20)  # a little more than one issue takes: stock builds up slowly
 thousandths = st.integers(0, 999)
 skus = st.sampled_from(SKUS)
 places = st.sampled_from(PLACES)
 lots = st.sampled_from(["L1", "L2"])
+usually = st.sampled_from([True, True, True, False])
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -150,7 +157,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     backend: str
     request: pytest.FixtureRequest
-    tmp_path = None
+    tmp_path: Path
     examples = 0
 
     def __init__(self) -> None:
@@ -168,23 +175,34 @@ class LedgerMachine(RuleBasedStateMachine):
             ids = dict(s.execute(select(Sku.code, Sku.id)).all())
             ids |= dict(s.execute(select(Location.code, Location.id)).all())
         self.model = Shadow(ids=ids)
+        self.touched = set(SKUS)  # SKUs whose single view the next check must read
 
     def teardown(self) -> None:
         self.db.dispose()
 
     # --- running one operation against model and database -------------------------------------
 
-    def attempt(self, plan, call) -> dict | None:  # type: ignore[no-untyped-def]
-        """Plan on a copy of the model; the service must post exactly when the plan does."""
+    def attempt(self, skus: set[str], plan, call) -> dict | None:  # type: ignore[no-untyped-def]
+        """Plan on a copy of the model; the service must post exactly when the plan does.
+
+        ``plan`` returns the (operation, moves) it expects to be posted, or None when the
+        operation posts nothing, or raises Refused with the answer it expects instead.
+        """
+        self.touched |= skus
+        name = call.__qualname__.split(".")[1]  # the rule that wrote the lambda, for statistics
         trial = copy.deepcopy(self.model)
         try:
             expected = plan(trial)
         except Refused as refusal:
+            event(f"{name}: refused with {refusal.error.__name__}")
             with pytest.raises(refusal.error) as info:
                 call()
             if refusal.field:
                 assert [e.field for e in info.value.errors] == [refusal.field]
             return None
+        event(f"{name}: done")
+        if expected is not None and len(expected[1]) > 1:
+            event(f"{name}: several moves")
         result = call()
         self.model = trial
         if expected is not None:
@@ -195,122 +213,161 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.postings[result["ref"]] = (operation, moves)
         return result
 
-    def posting(self, operation: str, moves: list[Mv], model: Shadow) -> tuple[str, list[Mv]]:
-        model.post(moves)
-        return operation, moves
+    def target(self, data: st.DataObject, status: str = AVAILABLE
+               ) -> tuple[str, tuple[str, str | None], Decimal]:
+        """SKU, place and quantity: usually where the model holds free stock, and then all of it
+        (so takes span balances), some of it or more than there is; sometimes anywhere."""
+        held = sorted({(k[0], k[1]) for k, (q, r) in self.model.balances.items()
+                       if k[3] == status and q > r})
+        if held and data.draw(usually, label="prefer stock"):
+            sku, loc = data.draw(st.sampled_from(held), label="stocked")
+            named = loc != SITE_OF[loc] and data.draw(st.booleans(), label="name the bin")
+            place = (SITE_OF[loc], loc if named else None)
+        else:
+            sku = data.draw(skus, label="sku")
+            place = data.draw(places, label="place")
+        free = sum((f for _, f in self.model.free(sku, status, site=place[0], location=place[1])),
+                   Decimal(0))
+        how = data.draw(st.sampled_from(["all", "some", "more"]), label="how much")
+        if how == "all" and free > 0:
+            return sku, place, free
+        if how == "some" and free >= 1:
+            return sku, place, Decimal(data.draw(st.integers(1, int(free)), label="units"))
+        n = data.draw(st.integers(int(free) + 1, int(free) + 3), label="units")
+        return sku, place, quantity(sku, n, data.draw(thousandths, label="thousandths"))
 
     # --- rules --------------------------------------------------------------------------------
 
-    @rule(sku=skus, place=places, n=units, k=thousandths, lot=st.none() | lots)
+    @initialize(data=st.data())
+    def opening_stock(self, data):
+        """Some stock of every SKU in most places, so later takes can span several balances;
+        one multi-line receipt per site."""
+        for site in ("WH", "S1", "S2"):
+            lines, moves = [], []
+            for sku in SKUS:
+                for bin_ in [b for s, b in PLACES if s == site]:
+                    n = data.draw(st.integers(0, 20), label=f"{sku} opening at {bin_ or site}")
+                    if n:
+                        qty = quantity(sku, n, data.draw(thousandths))
+                        lot = data.draw(lots) if sku == "SKU-LOT" else ""
+                        lines.append(Line(sku, str(qty), bin=bin_, lot=lot or None))
+                        moves.append(Mv(sku, qty, "@supplier", bin_ or site, lot=lot))
+            if lines:
+                self.receive_lines(site, lines, moves)
+
+    def receive_lines(self, site: str, lines: list[Line], moves: list[Mv]) -> None:
+        self.attempt(set(SKUS), lambda m: m.post("receive", moves),
+                     lambda: stock.receive(self.db.uow(), self.meta, site=site, lines=lines))
+
+    @rule(sku=skus, place=places, n=deliveries, k=thousandths, lot=st.none() | lots)
     def receive(self, sku, place, n, k, lot):
         site, bin_ = place
         qty = quantity(sku, n, k)
         lot = lot if sku == "SKU-LOT" else None
+        line = Line(sku, str(qty), bin=bin_, lot=lot)
 
         def plan(m: Shadow):
             if sku == "SKU-LOT" and not lot:
                 raise Refused(ValidationFailed, "lot")
-            return self.posting("receive", [Mv(sku, qty, "@supplier", bin_ or site, lot=lot or "")],
-                                m)
+            return m.post("receive", [Mv(sku, qty, "@supplier", bin_ or site, lot=lot or "")])
 
-        self.attempt(plan, lambda: stock.receive(self.db.uow(), self.meta, site=site,
-                                                 lines=[Line(sku, str(qty), bin=bin_, lot=lot)]))
+        self.attempt({sku}, plan, lambda: stock.receive(self.db.uow(), self.meta, site=site,
+                                                        lines=[line]))
 
-    @rule(sku=skus, place=places, n=units, k=thousandths)
-    def issue(self, sku, place, n, k):
-        site, bin_ = place
-        qty = quantity(sku, n, k)
+    @rule(data=st.data())
+    def issue(self, data):
+        sku, (site, bin_), qty = self.target(data)
 
         def plan(m: Shadow):
-            moves = [Mv(sku, q, loc, "@customer", lot=lt)
-                     for loc, lt, q in m.sources(sku, qty, AVAILABLE, site, bin_)]
-            return self.posting("issue", moves, m)
+            return m.post("issue", [Mv(sku, q, loc, "@customer", lot=lt)
+                                    for loc, lt, q in m.sources(sku, qty, AVAILABLE, site, bin_)])
 
-        self.attempt(plan, lambda: stock.issue(self.db.uow(), self.meta, site=site,
-                                               lines=[Line(sku, str(qty), bin=bin_)]))
+        self.attempt({sku}, plan, lambda: stock.issue(self.db.uow(), self.meta, site=site,
+                                                      lines=[Line(sku, str(qty), bin=bin_)]))
 
-    @rule(sku=skus, src=places, dst=places, n=units, k=thousandths)
-    def move(self, sku, src, dst, n, k):
-        qty = quantity(sku, n, k)
+    @rule(data=st.data(), dst=places)
+    def move(self, data, dst):
+        sku, src, qty = self.target(data)
         target = dst[1] or dst[0]
+        line = Line(sku, str(qty), bin=src[1], to_bin=dst[1])
 
         def plan(m: Shadow):
             parts = m.sources(sku, qty, AVAILABLE, src[0], src[1])
             if any(loc == target for loc, _, _ in parts):
                 raise Refused(ValidationFailed, "to_bin")
-            return self.posting("move", [Mv(sku, q, loc, target, lot=lt) for loc, lt, q in parts],
-                                m)
+            return m.post("move", [Mv(sku, q, loc, target, lot=lt) for loc, lt, q in parts])
 
-        self.attempt(plan, lambda: stock.move(
-            self.db.uow(), self.meta, from_site=src[0], to_site=dst[0],
-            lines=[Line(sku, str(qty), bin=src[1], to_bin=dst[1])]))
+        self.attempt({sku}, plan, lambda: stock.move(self.db.uow(), self.meta, from_site=src[0],
+                                                     to_site=dst[0], lines=[line]))
 
-    @rule(sku=skus, place=places, n=units, k=thousandths, gain=st.booleans(), lot=lots)
-    def adjust(self, sku, place, n, k, gain, lot):
-        site, bin_ = place
-        qty = quantity(sku, n, k)
+    @rule(data=st.data(), gain=st.booleans(), lot=lots)
+    def adjust(self, data, gain, lot):
+        sku, (site, bin_), qty = self.target(data)
         lot = lot if sku == "SKU-LOT" and gain else None
+        line = Line(sku, str(qty), bin=bin_, lot=lot)
 
         def plan(m: Shadow):
             if gain:
-                moves = [Mv(sku, qty, "@adjustment", bin_ or site, lot=lot or "")]
-            else:
-                moves = [Mv(sku, q, loc, "@adjustment", lot=lt)
-                         for loc, lt, q in m.sources(sku, qty, AVAILABLE, site, bin_)]
-            return self.posting("adjust", moves, m)
+                return m.post("adjust", [Mv(sku, qty, "@adjustment", bin_ or site, lot=lot or "")])
+            return m.post("adjust", [Mv(sku, q, loc, "@adjustment", lot=lt)
+                                     for loc, lt, q in m.sources(sku, qty, AVAILABLE, site, bin_)])
 
-        self.attempt(plan, lambda: stock.adjust(self.db.uow(), self.meta, site=site, gain=gain,
-                                                lines=[Line(sku, str(qty), bin=bin_, lot=lot)]))
+        self.attempt({sku}, plan, lambda: stock.adjust(self.db.uow(), self.meta, site=site,
+                                                       gain=gain, lines=[line]))
 
-    @rule(sku=skus, place=places, n=units, k=thousandths,
-          statuses=st.permutations(STATUSES).map(lambda p: p[:2]))
-    def change_status(self, sku, place, n, k, statuses):
-        site, bin_ = place
-        qty = quantity(sku, n, k)
+    @rule(data=st.data(), statuses=st.permutations(STATUSES).map(lambda p: p[:2]))
+    def change_status(self, data, statuses):
         frm, to = statuses
+        sku, (site, bin_), qty = self.target(data, frm.value)
 
         def plan(m: Shadow):
-            moves = [Mv(sku, q, loc, loc, frm.value, to.value, lt)
-                     for loc, lt, q in m.sources(sku, qty, frm.value, site, bin_)]
-            return self.posting("status", moves, m)
+            return m.post("status", [Mv(sku, q, loc, loc, frm.value, to.value, lt)
+                                     for loc, lt, q in m.sources(sku, qty, frm.value, site, bin_)])
 
-        self.attempt(plan, lambda: stock.change_status(
+        self.attempt({sku}, plan, lambda: stock.change_status(
             self.db.uow(), self.meta, site=site, from_status=frm, to_status=to,
             lines=[Line(sku, str(qty), bin=bin_)]))
 
-    # Reservations only at sites without negative stock: DESIGN §3 and reserve() disagree on
-    # what a negative-stock site may reserve (see test_stock.py).
-    @rule(sku=skus, site=st.sampled_from(["WH", "S1"]), n=units, k=thousandths)
-    def reserve(self, sku, site, n, k):
-        qty = quantity(sku, n, k)
+    @rule(data=st.data())
+    def reserve(self, data):
+        sku, (site, _), qty = self.target(data)
+        parts: list[Part] = []
 
         def plan(m: Shadow):
-            parts, remaining = [], qty
+            remaining = qty
             for key, free in m.free(sku, AVAILABLE, site=site, location=None):
                 take = min(free, remaining)
                 m.balances[key][1] += take
                 parts.append(Part(key, take))
                 remaining -= take
                 if remaining == 0:
-                    return parts
-            raise Refused(InsufficientStock)
+                    return None
+            if site not in NEGATIVE_SITES:
+                raise Refused(InsufficientStock)
+            # a negative-stock site promises the rest from the site itself (DESIGN §3)
+            key = (sku, site, "", AVAILABLE)
+            m.balances.setdefault(key, [Decimal(0), Decimal(0)])[1] += remaining
+            parts.append(Part(key, remaining))
+            return None
 
-        trial = copy.deepcopy(self.model)
-        try:
-            parts = plan(trial)
-        except Refused:
-            with pytest.raises(InsufficientStock):
-                reservations.reserve(self.db.uow(), self.meta, sku=sku, site=site, qty=str(qty))
-            return
-        result = reservations.reserve(self.db.uow(), self.meta, sku=sku, site=site, qty=str(qty))
-        assert (Decimal(result["qty"]), result["state"]) == (qty, "open")
-        trial.reservations[result["ref"]] = parts
-        self.model = trial
+        result = self.attempt({sku}, plan, lambda: reservations.reserve(
+            self.db.uow(), self.meta, sku=sku, site=site, qty=str(qty)))
+        if result is not None:
+            assert (Decimal(result["qty"]), result["state"]) == (qty, "open")
+            self.model.reservations[result["ref"]] = parts
+
+    def pick_reservation(self, data: st.DataObject) -> str:
+        """Mostly an open reservation, sometimes any (closed ones must be refused)."""
+        refs = sorted(self.model.reservations)
+        open_refs = [r for r in refs if self.model.open_parts(r)]
+        if open_refs and data.draw(usually, label="prefer open"):
+            refs = open_refs
+        return data.draw(st.sampled_from(refs), label="reservation")
 
     @precondition(lambda self: self.model.reservations)
     @rule(data=st.data())
     def release(self, data):
-        ref = data.draw(st.sampled_from(sorted(self.model.reservations)), label="reservation")
+        ref = self.pick_reservation(data)
 
         def plan(m: Shadow):
             parts = m.open_parts(ref)
@@ -320,14 +377,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 m.balances[p.key][1] -= p.qty
                 p.released = True
 
-        self.attempt(plan, lambda: reservations.release(self.db.uow(), self.meta, ref=ref))
+        sku = self.model.reservations[ref][0].key[0]
+        self.attempt({sku}, plan, lambda: reservations.release(self.db.uow(), self.meta, ref=ref))
 
     @precondition(lambda self: self.model.reservations)
-    @rule(data=st.data(), n=units, k=thousandths)
-    def issue_reserved(self, data, n, k):
-        ref = data.draw(st.sampled_from(sorted(self.model.reservations)), label="reservation")
+    @rule(data=st.data(), n=units, k=thousandths, within=st.booleans())
+    def issue_reserved(self, data, n, k, within):
+        ref = self.pick_reservation(data)
         sku, loc = self.model.reservations[ref][0].key[:2]
         site, qty = SITE_OF[loc], quantity(sku, n, k)
+        held = sum(p.qty for p in self.model.open_parts(ref))
+        if within and held:
+            qty = min(qty, held)
 
         def plan(m: Shadow):
             parts = m.open_parts(ref)
@@ -344,24 +405,30 @@ class LedgerMachine(RuleBasedStateMachine):
                 p.qty -= take
                 remaining -= take
                 moves.append(Mv(sku, take, p.key[1], "@customer", lot=p.key[2]))
-            return self.posting("issue", moves, m)
+            return m.post("issue", moves)
 
-        self.attempt(plan, lambda: stock.issue(self.db.uow(), self.meta, site=site,
-                                               lines=[Line(sku, str(qty))], reservation=ref))
+        self.attempt({sku}, plan, lambda: stock.issue(
+            self.db.uow(), self.meta, site=site, lines=[Line(sku, str(qty))], reservation=ref))
 
     @precondition(lambda self: self.model.postings)
     @rule(data=st.data())
     def reverse(self, data):
-        ref = data.draw(st.sampled_from(list(self.model.postings)), label="posting")
+        refs = list(self.model.postings)
+        live = [r for r in refs if r not in self.model.reversed
+                and self.model.postings[r][0] != "reversal"]
+        if live and data.draw(usually, label="prefer reversible"):
+            refs = live
+        ref = data.draw(st.sampled_from(refs), label="posting")
         operation, moves = self.model.postings[ref]
 
         def plan(m: Shadow):
             if operation == "reversal" or ref in m.reversed:
                 raise Refused(Conflict)
             m.reversed.add(ref)
-            return self.posting("reversal", [mv.reversed() for mv in moves], m)
+            return m.post("reversal", [mv.reversed() for mv in moves])
 
-        self.attempt(plan, lambda: stock.reverse_posting(self.db.uow(), self.meta, ref=ref))
+        self.attempt({mv.sku for mv in moves}, plan,
+                     lambda: stock.reverse_posting(self.db.uow(), self.meta, ref=ref))
 
     # --- invariants ---------------------------------------------------------------------------
 
@@ -376,6 +443,15 @@ class LedgerMachine(RuleBasedStateMachine):
                              .order_by(StockBalance.id)).all()
         actual = [((r[0], r[1], r[2], r[3]), [r[4], r[5]]) for r in rows]
         assert actual == list(self.model.balances.items())
+
+    @invariant()
+    def no_site_without_negative_stock_holds_less_than_nothing(self):
+        with self.db.read() as s:
+            short = s.scalar(select(func.count()).select_from(StockBalance)
+                             .join(Location, Location.id == StockBalance.site_id)
+                             .where(Location.allow_negative.is_(False),
+                                    StockBalance.qty < StockBalance.reserved))
+        assert short == 0
 
     @invariant()
     def balances_and_reservations_equal_the_replayed_ledger(self):
@@ -401,13 +477,12 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_single_view_shows_the_expected_available_stock(self):
         with self.db.read() as s:
-            for code in SKUS:
+            for code in sorted(self.touched):
                 shown = {r["site"]: r["available"] for r in single_view(s, code)["sites"]}
                 for site in ("WH", "S1", "S2"):
                     expected = self.model.available(code, site)
                     assert shown.get(site, Decimal(0)) == expected, (code, site)
-                    if site not in NEGATIVE_SITES:
-                        assert expected >= 0
+        self.touched.clear()
 
     @invariant()
     def open_reservations_hold_what_the_shadow_says(self):
@@ -427,7 +502,9 @@ def machine_for(backend: str, request: pytest.FixtureRequest, tmp_path) -> type:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_stock_operations_keep_the_ledger_balances_and_shadow_model_in_step(
-        backend, request, tmp_path):
+        backend, request, tmp_path, monkeypatch):
+    # One administrator per example: hash its password cheaply, the strength is not under test.
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     run_state_machine_as_test(machine_for(backend, request, tmp_path), settings=settings(
         max_examples=15, stateful_step_count=25, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

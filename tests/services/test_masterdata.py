@@ -183,6 +183,15 @@ def test_a_bin_moved_under_another_site_belongs_to_that_site(db, network, meta):
     assert available(db, "SKU-1", "S1") == 1
 
 
+def test_a_bin_holding_stock_cannot_change_site(db, network, meta):
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", "5", bin="WH-A1")])
+    before = get(db.uow(), "location", "WH-A1")
+    with pytest.raises(Conflict):
+        update(db.uow(), network, "location", "WH-A1", before["version"], {"parent": "S1"})
+    assert get(db.uow(), "location", "WH-A1") == before
+    assert (available(db, "SKU-1", "WH"), available(db, "SKU-1", "S1")) == (5, 0)
+
+
 def test_a_bin_cannot_be_moved_under_another_bin(db, network):
     create(db.uow(), network, "location", {"code": "WH-A9", "name": "A9", "kind": "bin",
                                            "parent": "WH"})

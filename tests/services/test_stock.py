@@ -190,6 +190,15 @@ def test_an_issue_of_a_lot_tracked_sku_takes_the_oldest_lot_first(db, meta):
     assert [(m["lot"], m["qty"]) for m in result["moves"]] == [("OLD", "2")]
 
 
+def test_an_issue_naming_a_lot_takes_only_that_lot(db, meta):
+    receive(db, meta, "3", sku="SKU-LOT", lot="L1")
+    receive(db, meta, "5", sku="SKU-LOT", lot="L2")
+    with pytest.raises(InsufficientStock):
+        issue(db, meta, "4", sku="SKU-LOT", lot="L1")
+    result = issue(db, meta, "4", sku="SKU-LOT", lot="L2")
+    assert [(m["lot"], m["qty"]) for m in result["moves"]] == [("L2", "4")]
+
+
 def test_a_site_that_allows_negative_stock_ships_more_than_it_holds(db, meta):
     receive(db, meta, "3", site="S2")
     issue(db, meta, "5", site="S2")
@@ -482,6 +491,15 @@ def test_reversing_a_receipt_whose_stock_was_partly_issued_fails(db, meta):
     assert figures(db, "SKU-1", "WH")["on_hand"] == 7
 
 
+def test_reversing_a_receipt_whose_stock_is_reserved_fails(db, meta):
+    ref = receive(db, meta, "10")["ref"]
+    reserve(db, meta, "4")
+    before = snapshot(db)
+    with pytest.raises(InsufficientStock):
+        stock.reverse_posting(db.uow(), meta, ref=ref)
+    assert snapshot(db) == before
+
+
 def test_reversing_an_issue_puts_the_stock_back(db, meta):
     receive(db, meta, "10")
     ref = issue(db, meta, "4")["ref"]
@@ -551,6 +569,7 @@ def test_the_bad_line_of_a_multi_line_receipt_is_named_and_no_line_is_written(db
     ({"site": "WH"}, Line("SKU-1", "1", lot="L1"), "lot"),
     ({"site": "WH"}, Line("SKU-1", "1", unit_cost="cheap"), "unit_cost"),
     ({"site": "WH"}, Line("SKU-1", "1", unit_cost="-2"), "unit_cost"),
+    ({"site": "WH"}, Line("SKU-1", "1", unit_cost="NaN"), "unit_cost"),
 ])
 def test_a_receipt_with_bad_references_is_refused_naming_the_field(db, meta, kwargs, line, field):
     before = snapshot(db)
@@ -558,6 +577,17 @@ def test_a_receipt_with_bad_references_is_refused_naming_the_field(db, meta, kwa
         stock.receive(db.uow(), meta, lines=[line], **kwargs)
     assert field_of(exc) == field
     assert snapshot(db) == before
+
+
+def test_a_unit_cost_finer_than_the_ledger_keeps_is_refused_not_truncated(db, meta):
+    try:
+        receive(db, meta, "1", unit_cost="0.1234567")
+    except ValidationFailed as exc:
+        assert [e.field for e in exc.errors] == ["unit_cost"]
+        return
+    with db.read() as s:
+        stored = s.scalar(select(StockMove.unit_cost))
+    assert stored == Decimal("0.1234567"), f"stored {stored}"
 
 
 @pytest.mark.parametrize(("kwargs", "line", "field"), [

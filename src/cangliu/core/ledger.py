@@ -73,9 +73,7 @@ def parse_qty(raw: object, *, field: str, decimals: int = MAX_DECIMALS) -> Decim
         raise ValidationFailed.single(field, "must be greater than 0")
     if qty >= MAX_QTY:
         raise ValidationFailed.single(field, "is too large")
-    exponent = qty.normalize().as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    if places > decimals:
+    if _places(qty) > decimals:
         raise ValidationFailed.single(field, "allows at most {decimals} decimal places",
                                       decimals=decimals)
     return qty
@@ -91,7 +89,15 @@ def parse_money(raw: object, *, field: str) -> Decimal:
         raise ValidationFailed.single(field, "must be 0 or more")
     if value >= MAX_QTY:
         raise ValidationFailed.single(field, "is too large")
+    if _places(value) > MAX_DECIMALS:
+        raise ValidationFailed.single(field, "allows at most {decimals} decimal places",
+                                      decimals=MAX_DECIMALS)
     return value
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 # Which kinds of location each operation may take stock from and put it into.

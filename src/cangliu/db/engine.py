@@ -16,10 +16,11 @@ def make_engine(url: str, *, echo: bool = False, writer: bool = True) -> Engine:
     url = normalize_url(url)
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
-    # One connection per checkout: SQLite connections are cheap and WAL lets readers run
-    # beside the single writer.
-    engine = create_engine(url, echo=echo, poolclass=NullPool,
-                           connect_args={"check_same_thread": False, "timeout": 60})
+    # Pooled connections (pragmas are set once per connection); WAL lets readers run beside
+    # the single writer. An in-memory database is per connection, so it gets no pool.
+    pooling = {"poolclass": NullPool} if ":memory:" in url else {"pool_size": 20, "max_overflow": 20}
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 60},
+                           **pooling)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -31,7 +31,11 @@ class Exact(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | int | str | None, dialect: object) -> int | None:
         if value is None:
             return None
-        return int(Decimal(value) * SCALE)
+        scaled = Decimal(value) * SCALE
+        if scaled != scaled.to_integral_value():
+            # Never truncate silently: inputs are validated to six places before they get here.
+            raise ValueError(f"{value} has more than six decimal places")
+        return int(scaled)
 
     def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
         if value is None:

@@ -7,7 +7,15 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from cangliu.core.errors import Conflict, NotFound, ValidationFailed
-from cangliu.core.ledger import Move, Operation, StockStatus, check_flow, parse_qty, reverse
+from cangliu.core.ledger import (
+    Move,
+    Operation,
+    StockStatus,
+    check_flow,
+    parse_money,
+    parse_qty,
+    reverse,
+)
 from cangliu.core.locations import LocationKind
 from cangliu.db.models import Location, Lot, Sku, StockMove
 from cangliu.db.repositories import masterdata as md
@@ -47,13 +55,7 @@ def _request(meta: Meta, lines: list[Line], **extra: object) -> dict[str, object
 def _unit_cost(raw: Decimal | str | None, field: str) -> Decimal | None:
     if raw is None or raw == "":
         return None
-    try:
-        cost = Decimal(str(raw))
-    except ArithmeticError:
-        raise ValidationFailed.single(field, "must be a number") from None
-    if not cost.is_finite() or cost < 0:
-        raise ValidationFailed.single(field, "must be 0 or more")
-    return cost
+    return parse_money(raw, field=field)
 
 
 def register_lot(uow: UnitOfWork, sku: Sku, code: str, expiry: date | None, today: date) -> None:
@@ -192,8 +194,10 @@ def change_status(uow: UnitOfWork, meta: Meta, *, site: str, from_status: StockS
 def reverse_posting(uow: UnitOfWork, meta: Meta, *, ref: str) -> Result:
     """Cancel a posting by writing the opposite moves; the original stays in the ledger."""
     def work() -> Result:
+        # Locking the original rows makes concurrent cancellations of one posting queue up, so
+        # the second sees the first one's reversal instead of tripping the unique index.
         rows = list(uow.session.scalars(select(StockMove).where(StockMove.ref == ref)
-                                        .order_by(StockMove.id)))
+                                        .order_by(StockMove.id).with_for_update()))
         if not rows:
             raise NotFound("No posting {ref}", ref=ref)
         if rows[0].operation == Operation.REVERSAL:
