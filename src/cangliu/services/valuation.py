@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -52,7 +52,7 @@ def cost_moves(session: Session, moves: list[Move], holds_stock: Callable[[int],
         positions[m.sku_id] = pos
         costed.append(replace(m, unit_cost=cost))
     for sku_id, pos in positions.items():
-        session.execute(SkuCost.__table__.update().where(SkuCost.sku_id == sku_id)
+        session.execute(update(SkuCost).where(SkuCost.sku_id == sku_id)
                         .values(qty=pos.qty, value=pos.value))
     return costed
 
