@@ -1,5 +1,6 @@
 """Read models for lists and dashboards, SQL-first: the single view is answered from balances."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -184,93 +185,81 @@ def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id:
 
 
 
+def _document_page(session: Session, query: Select[Any], model: Any, *, state: str | None,
+                   q: str | None, limit: int, after: str | None,
+                   to_item: Callable[..., dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """What every document list shares: state filter, number search, newest number first,
+    keyset cursor on the number."""
+    if state:
+        query = query.where(model.state == state)
+    if q:
+        query = query.where(model.number.ilike(f"%{q.strip()}%"))
+    if after:
+        query = query.where(model.number < after)
+    rows = session.execute(query.order_by(model.number.desc()).limit(limit + 1)).all()
+    page = rows[:limit]
+    return [to_item(*r) for r in page], (page[-1][0].number if len(rows) > limit else None)
+
+
 def transfers(session: Session, *, state: str | None = None, site: str | None = None,
               q: str | None = None, limit: int = 50, after: str | None = None
               ) -> tuple[list[dict[str, Any]], str | None]:
-    """Transfer orders, newest number first; filter by state, either site, or number search."""
+    """Transfer orders; ``site`` matches either end."""
     src, dst = aliased(Location), aliased(Location)
-    query = (select(TransferOrder, src.code.label("source"), dst.code.label("dest"))
+    query = (select(TransferOrder, src.code, dst.code)
              .join(src, src.id == TransferOrder.source_site_id)
              .join(dst, dst.id == TransferOrder.dest_site_id))
-    if state:
-        query = query.where(TransferOrder.state == state)
     if site:
         query = query.where(or_(src.code == site, dst.code == site))
-    if q:
-        query = query.where(TransferOrder.number.ilike(f"%{q.strip()}%"))
-    if after:
-        query = query.where(TransferOrder.number < after)
-    rows = session.execute(query.order_by(TransferOrder.number.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    items = [{"number": t.number, "state": t.state, "source": s, "dest": d, "version": t.version,
-              "expected_arrival": t.expected_arrival, "created_at": t.created_at,
-              "shipped_at": t.shipped_at, "received_at": t.received_at} for t, s, d in page]
-    return items, (page[-1][0].number if len(rows) > limit else None)
+    return _document_page(session, query, TransferOrder, state=state, q=q, limit=limit, after=after,
+                          to_item=lambda t, s, d: {
+                              "number": t.number, "state": t.state, "source": s, "dest": d,
+                              "version": t.version, "expected_arrival": t.expected_arrival,
+                              "created_at": t.created_at, "shipped_at": t.shipped_at,
+                              "received_at": t.received_at})
 
 
 def purchases(session: Session, *, state: str | None = None, site: str | None = None,
               supplier: str | None = None, q: str | None = None, limit: int = 50,
               after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Purchase orders, newest number first; filter by state, site, supplier or number search."""
-    query = (select(PurchaseOrder, Location.code.label("site"), Supplier.code.label("supplier"))
+    query = (select(PurchaseOrder, Location.code, Supplier.code)
              .join(Location, Location.id == PurchaseOrder.site_id)
              .join(Supplier, Supplier.id == PurchaseOrder.supplier_id))
-    if state:
-        query = query.where(PurchaseOrder.state == state)
     if site:
         query = query.where(Location.code == site)
     if supplier:
         query = query.where(Supplier.code == supplier)
-    if q:
-        query = query.where(PurchaseOrder.number.ilike(f"%{q.strip()}%"))
-    if after:
-        query = query.where(PurchaseOrder.number < after)
-    rows = session.execute(query.order_by(PurchaseOrder.number.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    items = [{"number": p.number, "state": p.state, "supplier": sup, "site": site_code,
-              "currency": p.currency, "expected_date": p.expected_date, "version": p.version,
-              "created_at": p.created_at} for p, site_code, sup in page]
-    return items, (page[-1][0].number if len(rows) > limit else None)
+    return _document_page(session, query, PurchaseOrder, state=state, q=q, limit=limit, after=after,
+                          to_item=lambda p, site_code, sup: {
+                              "number": p.number, "state": p.state, "supplier": sup,
+                              "site": site_code, "currency": p.currency,
+                              "expected_date": p.expected_date, "version": p.version,
+                              "created_at": p.created_at})
 
 
 def sales_orders(session: Session, *, state: str | None = None, site: str | None = None,
                  customer: str | None = None, q: str | None = None, limit: int = 50,
                  after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """Sales orders, newest number first; filter by state, site, customer or number search."""
-    query = (select(SalesOrder, Location.code.label("site"), Customer.code.label("customer"))
+    query = (select(SalesOrder, Location.code, Customer.code)
              .join(Location, Location.id == SalesOrder.site_id)
              .join(Customer, Customer.id == SalesOrder.customer_id))
-    if state:
-        query = query.where(SalesOrder.state == state)
     if site:
         query = query.where(Location.code == site)
     if customer:
         query = query.where(Customer.code == customer)
-    if q:
-        query = query.where(SalesOrder.number.ilike(f"%{q.strip()}%"))
-    if after:
-        query = query.where(SalesOrder.number < after)
-    rows = session.execute(query.order_by(SalesOrder.number.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    items = [{"number": o.number, "state": o.state, "customer": cust, "site": site_code,
-              "channel": o.channel, "currency": o.currency, "version": o.version,
-              "created_at": o.created_at} for o, site_code, cust in page]
-    return items, (page[-1][0].number if len(rows) > limit else None)
+    return _document_page(session, query, SalesOrder, state=state, q=q, limit=limit, after=after,
+                          to_item=lambda o, site_code, cust: {
+                              "number": o.number, "state": o.state, "customer": cust,
+                              "site": site_code, "channel": o.channel, "currency": o.currency,
+                              "version": o.version, "created_at": o.created_at})
 
 
 def stock_counts(session: Session, *, state: str | None = None, q: str | None = None,
                  limit: int = 50, after: str | None = None
                  ) -> tuple[list[dict[str, Any]], str | None]:
-    """Stock counts, newest number first."""
     query = select(StockCount, Location.code).join(Location, Location.id == StockCount.site_id)
-    if state:
-        query = query.where(StockCount.state == state)
-    if q:
-        query = query.where(StockCount.number.ilike(f"%{q.strip()}%"))
-    if after:
-        query = query.where(StockCount.number < after)
-    rows = session.execute(query.order_by(StockCount.number.desc()).limit(limit + 1)).all()
-    page = rows[:limit]
-    items = [{"number": c.number, "state": c.state, "site": site, "blind": c.blind,
-              "snapshot_at": c.snapshot_at, "posted_at": c.posted_at} for c, site in page]
-    return items, (page[-1][0].number if len(rows) > limit else None)
+    return _document_page(session, query, StockCount, state=state, q=q, limit=limit, after=after,
+                          to_item=lambda c, site: {
+                              "number": c.number, "state": c.state, "site": site,
+                              "blind": c.blind, "snapshot_at": c.snapshot_at,
+                              "posted_at": c.posted_at})
