@@ -21,10 +21,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
-from scratch import plain, scratch_database, server_version
 
 from cangliu.core.permissions import Actor
 from cangliu.db.types import to_units
@@ -33,6 +33,7 @@ from cangliu.services import auth, masterdata, stock
 from cangliu.services.postings import Meta
 from cangliu.services.stock import Line
 from cangliu.services.verify import verify
+from scratch import plain, scratch_database, server_version
 
 SITES = 8  # one per worker at the highest worker count
 SKUS_PER_WORKER = 64
@@ -65,8 +66,8 @@ def seed(db: Database) -> Network:
         stock.receive(db.uow(), meta, site=sites[w],
                       lines=[Line(sku, 1000) for sku in worker_skus(skus, w)])
     with psycopg.connect(plain(db.url)) as conn:
-        ids = dict(conn.execute("SELECT code, id FROM sku UNION ALL SELECT code, id FROM location"
-                                ).fetchall())
+        ids: dict[str, int] = dict(conn.execute(
+            "SELECT code, id FROM sku UNION ALL SELECT code, id FROM location").fetchall())
     return Network(actor, sites, skus, ids)
 
 
@@ -74,13 +75,25 @@ def worker_skus(skus: list[str], worker: int) -> list[str]:
     return skus[worker * SKUS_PER_WORKER:(worker + 1) * SKUS_PER_WORKER]
 
 
+def machine_busy() -> float:
+    """CPU seconds all processes on this machine have used since boot (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Tally:
-    """Postings, wall seconds and client (this process's) CPU seconds of one kind of run."""
+    """Postings, wall seconds, this process's CPU and the whole machine's CPU for one kind of run."""
 
     postings: int = 0
     seconds: float = 0.0
     cpu: float = 0.0
+    machine: float = 0.0
 
     def per_s(self) -> float:
         return self.postings / self.seconds if self.seconds else 0.0
@@ -88,22 +101,31 @@ class Tally:
     def cpu_ms(self) -> float:
         return 1000 * self.cpu / self.postings if self.postings else 0.0
 
+    def busy_cores(self) -> float:
+        """Cores the whole machine kept busy (this process, PostgreSQL and anything else)."""
+        return self.machine / self.seconds if self.seconds else 0.0
 
-def run_threads(tally: Tally, workers: int, seconds: float, body: Callable[[int, float], int]
-                ) -> None:
-    """Start ``workers`` threads together; each posts until the deadline."""
+
+# A worker: called with its number it gets ready (e.g. connects), then returns the loop that
+# posts until the deadline and answers how many postings it made.
+Worker = Callable[[int], Callable[[float], int]]
+
+
+def run_threads(tally: Tally, workers: int, seconds: float, worker: Worker) -> None:
+    """Get ``workers`` threads ready, then let them post together until the deadline."""
     counts = [0] * workers
     barrier = threading.Barrier(workers + 1)
     deadline = [0.0]
 
     def run(w: int) -> None:
+        post_until = worker(w)
         barrier.wait()
-        counts[w] = body(w, deadline[0])
+        counts[w] = post_until(deadline[0])
 
     threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
     for t in threads:
         t.start()
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu, machine = time.perf_counter(), time.process_time(), machine_busy()
     deadline[0] = start + seconds
     barrier.wait()
     for t in threads:
@@ -111,19 +133,25 @@ def run_threads(tally: Tally, workers: int, seconds: float, body: Callable[[int,
     tally.postings += sum(counts)
     tally.seconds += time.perf_counter() - start
     tally.cpu += time.process_time() - cpu
+    tally.machine += machine_busy() - machine
 
 
-def service_body(db: Database, net: Network, *, keyed: bool) -> Callable[[int, float], int]:
-    def body(w: int, deadline: float) -> int:
+def service_worker(db: Database, net: Network, *, keyed: bool) -> Worker:
+    """Single-line receipts through ``stock.receive``, each its own unit of work."""
+    def ready(w: int) -> Callable[[float], int]:
         meta = Meta(actor=replace(net.actor, device=f"bench-{w}"), reason="bench")
-        skus, site, n = worker_skus(net.skus, w), net.sites[w], 0
-        while time.perf_counter() < deadline:
-            key = uuid.uuid4().hex if keyed else None
-            stock.receive(db.uow(), replace(meta, idempotency_key=key), site=site,
-                          lines=[Line(skus[n % len(skus)], 1)])
-            n += 1
-        return n
-    return body
+        skus, site = worker_skus(net.skus, w), net.sites[w]
+
+        def post_until(deadline: float) -> int:
+            n = 0
+            while time.perf_counter() < deadline:
+                key = uuid.uuid4().hex if keyed else None
+                stock.receive(db.uow(), replace(meta, idempotency_key=key), site=site,
+                              lines=[Line(skus[n % len(skus)], 1)])
+                n += 1
+            return n
+        return post_until
+    return ready
 
 
 RAW_UPDATE = ("UPDATE stock_balance SET qty = qty + %s, version = version + 1 WHERE sku_id = %s"
@@ -135,39 +163,48 @@ RAW_INSERT = (
     " 'available', '', 1, 'bench', 'bench', %s, %s, %s, %s)")
 
 
-def raw_body(url: str, net: Network) -> Callable[[int, float], int]:
-    """The same receipts as the service posts, as one UPDATE and one INSERT per transaction."""
-    def body(w: int, deadline: float) -> int:
-        skus, site = worker_skus(net.skus, w), net.ids[net.sites[w]]
-        supplier, one, n = net.ids["@supplier"], to_units(1), 0  # type: ignore[arg-type]
-        with psycopg.connect(url) as conn:
-            while time.perf_counter() < deadline:
-                sku, ref, now = net.ids[skus[n % len(skus)]], uuid.uuid4().hex[:20], datetime.now(UTC)
-                with conn.transaction():
-                    if conn.execute(RAW_UPDATE, (one, sku, site)).rowcount != 1:
-                        raise RuntimeError("raw baseline: balance row missing")
-                    conn.execute(RAW_INSERT, (ref, sku, one, supplier, site, f"raw-{w}", now, now,
-                                              f"{ref}:1"))
-                n += 1
-        return n
-    return body
+def raw_worker(url: str, net: Network) -> Worker:
+    """The same receipts as the service posts, as one UPDATE and one INSERT per transaction
+    on a connection of the worker's own (opened before the clock starts)."""
+    def ready(w: int) -> Callable[[float], int]:
+        conn = psycopg.connect(url)
+        skus = [net.ids[code] for code in worker_skus(net.skus, w)]
+        site, supplier, one = net.ids[net.sites[w]], net.ids["@supplier"], to_units(Decimal(1))
+
+        def post_until(deadline: float) -> int:
+            n = 0
+            with conn:
+                while time.perf_counter() < deadline:
+                    sku, ref, now = skus[n % len(skus)], uuid.uuid4().hex[:20], datetime.now(UTC)
+                    with conn.transaction():
+                        if conn.execute(RAW_UPDATE, (one, sku, site)).rowcount != 1:
+                            raise RuntimeError("raw baseline: balance row missing")
+                        conn.execute(RAW_INSERT, (ref, sku, one, supplier, site, f"raw-{w}", now,
+                                                  now, f"{ref}:1"))
+                    n += 1
+            return n
+        return post_until
+    return ready
 
 
 def throughput(db: Database, net: Network, workers: int, seconds: float, rounds: int
-               ) -> dict[str, float]:
+               ) -> dict[str, Any]:
     """Raw, service and keyed service runs, interleaved in ``rounds`` slices so that whatever
     else the machine is doing weighs on all three alike."""
     raw, service, keyed = Tally(), Tally(), Tally()
     for _ in range(rounds):
-        run_threads(raw, workers, seconds / rounds, raw_body(plain(db.url), net))
-        run_threads(service, workers, seconds / rounds, service_body(db, net, keyed=False))
-        run_threads(keyed, workers, seconds / rounds, service_body(db, net, keyed=True))
+        run_threads(raw, workers, seconds / rounds, raw_worker(plain(db.url), net))
+        run_threads(service, workers, seconds / rounds, service_worker(db, net, keyed=False))
+        run_threads(keyed, workers, seconds / rounds, service_worker(db, net, keyed=True))
     return {"raw_per_s": round(raw.per_s(), 1), "service_per_s": round(service.per_s(), 1),
             "service_keyed_per_s": round(keyed.per_s(), 1),
             "ratio": round(service.per_s() / raw.per_s(), 3),
             "ratio_keyed": round(keyed.per_s() / raw.per_s(), 3),
             "client_cpu_ms": {"raw": round(raw.cpu_ms(), 3), "service": round(service.cpu_ms(), 3),
-                              "service_keyed": round(keyed.cpu_ms(), 3)}}
+                              "service_keyed": round(keyed.cpu_ms(), 3)},
+            "machine_busy_cores": {"raw": round(raw.busy_cores(), 2),
+                                   "service": round(service.busy_cores(), 2),
+                                   "service_keyed": round(keyed.busy_cores(), 2)}}
 
 
 def big_posting(db: Database, net: Network, repeats: int) -> list[float]:
@@ -184,15 +221,17 @@ def big_posting(db: Database, net: Network, repeats: int) -> list[float]:
 
 
 def table(rows: dict[str, dict[str, Any]], big: list[float]) -> str:
-    head = (f"{'workers':>7}  {'raw/s':>8}  {'service/s':>9}  {'keyed/s':>8}  "
-            f"{'service/raw':>11}  {'keyed/raw':>9}  {'client CPU ms/posting raw|svc|keyed':>35}")
-    lines = [head, "-" * len(head)]
+    head = (f"{'workers':>7}  {'raw/s':>7}  {'service/s':>9}  {'keyed/s':>7}  {'svc/raw':>7}  "
+            f"{'keyed/raw':>9}  {'client CPU ms/posting | busy cores (machine)':>45}")
+    lines = [head, "-" * len(head),
+             f"{'':>56}{'raw':>7}{'service':>9}{'keyed':>7}  |{'raw':>6}{'service':>9}{'keyed':>7}"]
     for n, r in rows.items():
-        cpu = r["client_cpu_ms"]
-        lines.append(f"{n:>7}  {r['raw_per_s']:>8.1f}  {r['service_per_s']:>9.1f}  "
-                     f"{r['service_keyed_per_s']:>8.1f}  {r['ratio']:>11.3f}  "
-                     f"{r['ratio_keyed']:>9.3f}  "
-                     f"{cpu['raw']:>13.3f} |{cpu['service']:>6.3f} |{cpu['service_keyed']:>6.3f}")
+        own, rest = r["client_cpu_ms"], r["machine_busy_cores"]
+        lines.append(f"{n:>7}  {r['raw_per_s']:>7.1f}  {r['service_per_s']:>9.1f}  "
+                     f"{r['service_keyed_per_s']:>7.1f}  {r['ratio']:>7.3f}  "
+                     f"{r['ratio_keyed']:>9.3f}  {own['raw']:>7.2f}{own['service']:>9.2f}"
+                     f"{own['service_keyed']:>7.2f}  |{rest['raw']:>6.2f}{rest['service']:>9.2f}"
+                     f"{rest['service_keyed']:>7.2f}")
     lines.append("1,000-line receipt: " + ", ".join(f"{t:.3f} s" for t in big)
                  + " (first run inserts the balance rows, later runs update them)")
     return "\n".join(lines)
