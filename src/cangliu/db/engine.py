@@ -15,7 +15,8 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, *, echo: bool = False, writer: bool = True) -> Engine:
     url = normalize_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: a dropped connection surfaces as an error once and the pool is invalidated.
+        return create_engine(url, echo=echo, pool_size=20, max_overflow=20)
     # Pooled connections (pragmas are set once per connection); WAL lets readers run beside
     # the single writer. An in-memory database is per connection, so it gets no pool.
     pooling = {"poolclass": NullPool} if ":memory:" in url else {"pool_size": 20, "max_overflow": 20}

@@ -10,25 +10,30 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core import valuation
 from cangliu.core.ledger import Move
 from cangliu.core.valuation import Position
 from cangliu.db.models import Category, Location, Sku, SkuCost, StockMove
+from cangliu.db.types import Exact
+
+# Prebuilt statements (SQLAlchemy cannot cache ON CONFLICT constructs; recompiling them on every
+# posting cost more than the round trips). PostgreSQL and SQLite accept the same text.
+_ENSURE = text("INSERT INTO sku_cost (sku_id, qty, value) VALUES (:sku_id, 0, 0)"
+               " ON CONFLICT (sku_id) DO NOTHING")
+_LOCK = (select(SkuCost.sku_id, SkuCost.qty, SkuCost.value)
+         .where(SkuCost.sku_id.in_(bindparam("sku_ids", expanding=True)))
+         .order_by(SkuCost.sku_id).with_for_update())
+_SAVE = text("UPDATE sku_cost SET qty = :qty, value = :value WHERE sku_id = :sku_id").bindparams(
+    bindparam("qty", type_=Exact()), bindparam("value", type_=Exact()))
 
 
 def _positions(session: Session, sku_ids: list[int]) -> dict[int, Position]:
     """Lock each SKU's cost row (created on first use) in id order, and read it."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(SkuCost).values([{"sku_id": s, "qty": Decimal(0), "value": Decimal(0)}
-                                            for s in sku_ids]).on_conflict_do_nothing())
-    rows = session.execute(select(SkuCost.sku_id, SkuCost.qty, SkuCost.value)
-                           .where(SkuCost.sku_id.in_(sku_ids)).order_by(SkuCost.sku_id)
-                           .with_for_update())
+    session.execute(_ENSURE, [{"sku_id": s} for s in sku_ids])
+    rows = session.execute(_LOCK, {"sku_ids": sku_ids})
     return {sku_id: Position(qty, value) for sku_id, qty, value in rows}
 
 
@@ -51,9 +56,8 @@ def cost_moves(session: Session, moves: list[Move], holds_stock: Callable[[int],
             cost = pos.average
         positions[m.sku_id] = pos
         costed.append(replace(m, unit_cost=cost))
-    for sku_id, pos in positions.items():
-        session.execute(update(SkuCost).where(SkuCost.sku_id == sku_id)
-                        .values(qty=pos.qty, value=pos.value))
+    session.execute(_SAVE, [{"sku_id": sku_id, "qty": pos.qty, "value": pos.value}
+                            for sku_id, pos in positions.items()])
     return costed
 
 
