@@ -33,7 +33,7 @@ from cangliu.services import auth, masterdata, stock
 from cangliu.services.postings import Meta
 from cangliu.services.stock import Line
 from cangliu.services.verify import verify
-from scratch import plain, scratch_database, server_version
+from support.scratch import plain, scratch_database, server_version
 
 SITES = 8  # one per worker at the highest worker count
 SKUS_PER_WORKER = 64

@@ -31,7 +31,7 @@ import psycopg
 from cangliu.db.queries import StockFilter, network, single_view
 from cangliu.db.uow import Database
 from cangliu.services import auth, masterdata
-from scratch import scratch_database, server_version
+from support.scratch import scratch_database, server_version
 
 SITES = 10
 PASSWORD = "bench-password-1"
