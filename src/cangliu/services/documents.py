@@ -2,12 +2,14 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from cangliu.core.documents import StateTable
-from cangliu.core.errors import NotFound, StaleVersion
+from cangliu.core.errors import NotFound, StaleVersion, ValidationFailed
+from cangliu.core.ledger import parse_money
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.idempotency import Result
 from cangliu.services.postings import Meta, transact
@@ -20,6 +22,15 @@ class DocumentKind:
     model: Any  # the SQLAlchemy row class, with number / state / version columns
     table: StateTable
     answer: Callable[[UnitOfWork, Any], Result]
+
+
+def line_price(listed: Decimal | None, given: Decimal | str | None, field: str) -> Decimal:
+    """A line's price: the one typed in, else the partner's price list; one of them must exist."""
+    if given is not None and given != "":
+        return parse_money(given, field=field)
+    if listed is None:
+        raise ValidationFailed.single(field, "no price list entry: give a price")
+    return listed
 
 
 def load(uow: UnitOfWork, kind: DocumentKind, number: str, *, lock: bool = True) -> Any:

@@ -29,7 +29,7 @@ from cangliu.db.models import (
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_item
-from cangliu.services.documents import DocumentKind, act, get
+from cangliu.services.documents import DocumentKind, act, get, line_price
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.postings import Book, Meta, check_lot, post, transact
@@ -114,14 +114,9 @@ def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[Purchase
     for i, line in enumerate(lines):
         sku = md.sku_by_code(uow.session, line.sku, field=f"lines[{i}].sku")
         qty = parse_qty(line.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
-        if line.price is None or line.price == "":
-            listed = uow.session.scalar(select(SupplierPrice.price).where(
-                SupplierPrice.supplier_id == supplier.id, SupplierPrice.sku_id == sku.id))
-            if listed is None:
-                raise ValidationFailed.single(f"lines[{i}].price", "no price list entry: give a price")
-            price = listed
-        else:
-            price = parse_money(line.price, field=f"lines[{i}].price")
+        listed = uow.session.scalar(select(SupplierPrice.price).where(
+            SupplierPrice.supplier_id == supplier.id, SupplierPrice.sku_id == sku.id))
+        price = line_price(listed, line.price, f"lines[{i}].price")
         rows.append(PurchaseLine(purchase_id=po_id, line_no=i + 1, sku_id=sku.id, qty=qty,
                                  price=price, received_qty=Decimal(0)))
     return rows

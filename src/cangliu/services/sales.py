@@ -23,7 +23,7 @@ from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_item
-from cangliu.services.documents import DocumentKind, act, get
+from cangliu.services.documents import DocumentKind, act, get, line_price
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.postings import Book, Meta, post, transact
@@ -104,13 +104,9 @@ def _new_lines(uow: UnitOfWork, so_id: int, customer: Customer, lines: list[Sale
     for i, line in enumerate(lines):
         sku = md.sku_by_code(uow.session, line.sku, field=f"lines[{i}].sku")
         qty = parse_qty(line.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
-        if line.price is None or line.price == "":
-            price = uow.session.scalar(select(CustomerPrice.price).where(
-                CustomerPrice.customer_id == customer.id, CustomerPrice.sku_id == sku.id))
-            if price is None:
-                raise ValidationFailed.single(f"lines[{i}].price", "no price list entry: give a price")
-        else:
-            price = parse_money(line.price, field=f"lines[{i}].price")
+        listed = uow.session.scalar(select(CustomerPrice.price).where(
+            CustomerPrice.customer_id == customer.id, CustomerPrice.sku_id == sku.id))
+        price = line_price(listed, line.price, f"lines[{i}].price")
         rows.append(SalesLine(sales_id=so_id, line_no=i + 1, sku_id=sku.id, qty=qty, price=price,
                               shipped_qty=Decimal(0), returned_qty=Decimal(0)))
     return rows
