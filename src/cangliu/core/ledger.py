@@ -34,6 +34,7 @@ class Operation(StrEnum):
     TRANSFER_RECEIVE = "transfer_receive"
     CANCEL = "cancel"
     SCRAP = "scrap"
+    SUPPLIER_RETURN = "supplier_return"  # goods given back to the supplier: not a sale, no COGS
 
 
 class ScrapReason(StrEnum):
@@ -56,6 +57,12 @@ class Move:
     lot: str = ""
     serial: str | None = None
     unit_cost: Decimal | None = None
+    # The posting ref of an earlier receipt this move gives back (a supplier return): FIFO
+    # valuation takes its cost from that receipt's layer; moving average ignores it.
+    cost_source: str | None = None
+    # The move's exact value (qty × unit cost, or the sum of the FIFO slices it took), set by
+    # valuation; a reversal passes the original's value so stock re-enters at what it left with.
+    value: Decimal | None = None
 
 
 BalanceKey = tuple[int, int, str, str]  # sku_id, location_id, lot, status

@@ -1,11 +1,25 @@
 """Read models for lists and dashboards, SQL-first: the single view is answered from balances."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Subquery,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.documents import OPEN_PURCHASE_STATES
@@ -24,102 +38,83 @@ from cangliu.db.models import (
     Supplier,
     TransferOrder,
 )
+from cangliu.db.types import Exact, from_units
 
 ZERO = Decimal(0)
 FIGURES = ("on_hand", "reserved", "available", "in_transit_in", "in_transit_out", "on_order",
            "quality_hold", "damaged")
 
 
-def _by_status(status: str) -> Any:
-    return func.sum(case((StockBalance.status == status, StockBalance.qty), else_=0))
+_SUMMED = ("on_hand", "reserved", "available_qty", "quality_hold", "damaged", "in_transit_in",
+           "in_transit_out", "on_order")
 
 
-def _site_figures() -> Select[Any]:
-    """Per SKU × site: physical figures from the balances of the site's own locations."""
-    return (select(StockBalance.sku_id.label("sku_id"), StockBalance.site_id.label("site_id"),
-                   func.sum(StockBalance.qty).label("on_hand"),
-                   func.sum(StockBalance.reserved).label("reserved"),
-                   _by_status("available").label("available_qty"),
-                   _by_status("quality_hold").label("quality_hold"),
-                   _by_status("damaged").label("damaged"))
-            .where(StockBalance.site_id.is_not(None))
-            .group_by(StockBalance.sku_id, StockBalance.site_id))
-
-
-def _transit(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
-    """In-transit quantities keyed (sku, site, 'in'|'out') from transit-route balances."""
+def _figures(sku_filter: Callable[[Any], Any]) -> Subquery:
+    """Every figure per SKU × site for the SKUs ``sku_filter(sku_id column)`` admits: the site's
+    own balances, transit routes into and out of it, and open purchase lines, added up."""
+    zero = literal(0, Exact())
     route = aliased(Location)
-    rows = session.execute(
-        select(StockBalance.sku_id, route.route_from_id, route.route_to_id,
-               func.sum(StockBalance.qty))
-        .join(route, route.id == StockBalance.location_id)
-        .where(route.kind == "transit", StockBalance.sku_id.in_(sku_ids))
-        .group_by(StockBalance.sku_id, route.route_from_id, route.route_to_id))
-    out: dict[tuple[int, int, str], Decimal] = {}
-    for sku_id, src, dst, qty in rows:
-        out[(sku_id, src, "out")] = out.get((sku_id, src, "out"), ZERO) + qty
-        out[(sku_id, dst, "in")] = out.get((sku_id, dst, "in"), ZERO) + qty
-    return out
+    b = StockBalance
+
+    def status(name: str) -> Any:
+        return case((b.status == name, b.qty), else_=zero)
+
+    own = (select(b.sku_id.label("sku_id"), b.site_id.label("site_id"), *[
+                      value.label(name) for value, name in zip(
+                          (b.qty, b.reserved, status("available"), status("quality_hold"),
+                           status("damaged"), zero, zero, zero), _SUMMED, strict=True)])
+           .where(sku_filter(b.sku_id), b.site_id.is_not(None)))
+    transit = [
+        select(b.sku_id, end, zero, zero, zero, zero, zero, *(
+            b.qty if inbound == column_is_in else zero for column_is_in in (True, False)), zero)
+        .join(route, route.id == b.location_id)
+        .where(route.kind == "transit", sku_filter(b.sku_id))
+        for end, inbound in ((route.route_to_id, True), (route.route_from_id, False))]
+    ordered = (select(PurchaseLine.sku_id, PurchaseOrder.site_id, *[zero] * 7,
+                      PurchaseLine.qty - PurchaseLine.received_qty)
+               .join(PurchaseOrder, PurchaseOrder.id == PurchaseLine.purchase_id)
+               .where(PurchaseOrder.state.in_(OPEN_PURCHASE_STATES), sku_filter(PurchaseLine.sku_id),
+                      PurchaseLine.qty > PurchaseLine.received_qty))
+    # The union's columns take the names of the first select's labels.
+    parts = union_all(own, *transit, ordered).subquery()
+    # Raw stored units (PostgreSQL sums BIGINTs as NUMERIC; cast back so the driver hands over
+    # plain ints), turned into Decimals by _figures_of: a long list converts far fewer values.
+    return (select(parts.c.sku_id, parts.c.site_id, *[
+                cast(func.sum(parts.c[name]), BigInteger).label(name) for name in _SUMMED])
+            .group_by(parts.c.sku_id, parts.c.site_id).subquery())
 
 
-def _on_order(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
-    """Unreceived quantities of open purchase orders, keyed like transit: (sku, site, 'order')."""
-    rows = session.execute(
-        select(PurchaseLine.sku_id, PurchaseOrder.site_id,
-               func.sum(PurchaseLine.qty - PurchaseLine.received_qty))
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseLine.purchase_id)
-        .where(PurchaseOrder.state.in_(OPEN_PURCHASE_STATES), PurchaseLine.sku_id.in_(sku_ids),
-               PurchaseLine.qty > PurchaseLine.received_qty)
-        .group_by(PurchaseLine.sku_id, PurchaseOrder.site_id))
-    return {(sku_id, site_id, "order"): qty for sku_id, site_id, qty in rows}
+_decimal = lru_cache(maxsize=1 << 16)(from_units)
 
 
-def _expected(session: Session, sku_ids: list[int]) -> dict[tuple[int, int, str], Decimal]:
-    return {**_transit(session, sku_ids), **_on_order(session, sku_ids)}
+def _figures_of(units: Sequence[int]) -> dict[str, Decimal]:
+    """The figures by name from the summed units, in _SUMMED order."""
+    on_hand, reserved, available_qty, quality_hold, damaged, t_in, t_out, on_order = units
+    return {"on_hand": _decimal(on_hand), "reserved": _decimal(reserved),
+            "available": _decimal(available_qty - reserved), "in_transit_in": _decimal(t_in),
+            "in_transit_out": _decimal(t_out), "on_order": _decimal(on_order),
+            "quality_hold": _decimal(quality_hold), "damaged": _decimal(damaged)}
 
 
-def _row(r: Any, transit: dict[tuple[int, int, str], Decimal]) -> dict[str, Any]:
-    available_qty = r.available_qty or ZERO
-    reserved = r.reserved or ZERO
-    return {
-        "on_hand": r.on_hand or ZERO, "reserved": reserved, "available": available_qty - reserved,
-        "in_transit_in": transit.get((r.sku_id, r.site_id, "in"), ZERO),
-        "in_transit_out": transit.get((r.sku_id, r.site_id, "out"), ZERO),
-        "on_order": transit.get((r.sku_id, r.site_id, "order"), ZERO),
-        "quality_hold": r.quality_hold or ZERO, "damaged": r.damaged or ZERO,
-    }
+def _single_view_statement() -> Select[Any]:
+    figures = _figures(lambda sku_id: sku_id == bindparam("sku_id"))
+    return (select(Location.code, Location.name, Location.region,
+                   *[figures.c[name] for name in _SUMMED])
+            .join(Location, Location.id == figures.c.site_id).order_by(Location.code))
 
 
-@dataclass(frozen=True)
-class _EmptyFigures:
-    sku_id: int
-    site_id: int
-    on_hand: Decimal = ZERO
-    reserved: Decimal = ZERO
-    available_qty: Decimal = ZERO
-    quality_hold: Decimal = ZERO
-    damaged: Decimal = ZERO
+_SINGLE_VIEW = _single_view_statement()
+_SKU_BY_CODE = select(Sku.id, Sku.code, Sku.name, Sku.name_en, Sku.uom).where(
+    Sku.code == bindparam("code"))
 
 
 def single_view(session: Session, sku_code: str) -> dict[str, Any]:
-    """One SKU across the network: a row per site that holds or expects it."""
-    sku = session.scalar(select(Sku).where(Sku.code == sku_code))
+    """One SKU across the network: a row per site that holds it, has it in transit or on order."""
+    sku = session.execute(_SKU_BY_CODE, {"code": sku_code}).first()
     if sku is None:
         raise NotFound("No SKU {code}", code=sku_code)
-    figures = _site_figures().where(StockBalance.sku_id == sku.id).subquery()
-    rows = session.execute(
-        select(figures, Location.code.label("site"), Location.name, Location.region)
-        .join(Location, Location.id == figures.c.site_id).order_by(Location.code)).all()
-    transit = _expected(session, [sku.id])
-    sites = [{"site": r.site, "site_name": r.name, "region": r.region, **_row(r, transit)}
-             for r in rows]
-    # A site that holds none yet but has stock on its way or on order still gets a row.
-    expecting = {site_id for (_sku, site_id, _dir) in transit} - {r.site_id for r in rows}
-    for loc in session.scalars(select(Location).where(Location.id.in_(expecting))):
-        empty = _EmptyFigures(sku.id, loc.id)
-        sites.append({"site": loc.code, "site_name": loc.name, "region": loc.region,
-                      **_row(empty, transit)})
-    sites.sort(key=lambda row: row["site"])
+    sites = [{"site": r[0], "site_name": r[1], "region": r[2], **_figures_of(r[3:])}
+             for r in session.connection().execute(_SINGLE_VIEW, {"sku_id": sku.id})]
     totals = {f: sum((s[f] for s in sites), ZERO) for f in FIGURES}
     return {"sku": sku.code, "name": sku.name, "name_en": sku.name_en, "uom": sku.uom,
             "sites": sites, "total": totals}
@@ -133,34 +128,68 @@ class StockFilter:
     q: str | None = None
 
 
-def network(session: Session, flt: StockFilter, *, limit: int = 50,
-            after: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
-    """The network stock list, one row per SKU × site, keyset-paginated on (sku code, site code)."""
-    figures = _site_figures().subquery()
-    site = aliased(Location)
-    query = (select(figures, Sku.code.label("sku"), Sku.name.label("sku_name"),
-                    Sku.name_en.label("sku_name_en"), Sku.uom, site.code.label("site"),
-                    site.region)
-             .join(Sku, Sku.id == figures.c.sku_id).join(site, site.id == figures.c.site_id))
-    if flt.site:
-        query = query.where(site.code == flt.site)
-    if flt.region:
-        query = query.where(site.region == flt.region)
+_PAST_ALL_SITES = "\U0010ffff"  # a cursor after every site of its SKU
+
+
+def _sku_window(flt: StockFilter, after: tuple[str, str] | None, size: int) -> Select[Any]:
+    """The next ``size`` SKUs by code that pass the filter and may still have rows after the
+    cursor: the only SKUs a page of the network list can show."""
+    query = select(Sku.id, Sku.code)
     if flt.category:
-        query = query.join(Category, Category.id == Sku.category_id).where(
-            Category.code == flt.category)
+        query = query.where(Sku.category_id.in_(select(Category.id).where(Category.code == flt.category)))
     if flt.q:
         like = f"%{flt.q.strip()}%"
         query = query.where(or_(Sku.code.ilike(like), Sku.name.ilike(like), Sku.name_en.ilike(like)))
-    if after:
-        query = query.where(tuple_(Sku.code, site.code) > tuple_(literal(after[0]), literal(after[1])))
-    rows = session.execute(query.order_by(Sku.code, site.code).limit(limit + 1)).all()
-    page = rows[:limit]
-    transit = _expected(session, list({r.sku_id for r in page}))
-    items = [{"sku": r.sku, "sku_name": r.sku_name, "sku_name_en": r.sku_name_en, "uom": r.uom,
-              "site": r.site, "region": r.region, **_row(r, transit)} for r in page]
-    cursor = (page[-1].sku, page[-1].site) if len(rows) > limit else None
-    return items, cursor
+    if after is not None:
+        sku_code, site_code = after
+        query = query.where(Sku.code > sku_code if site_code == _PAST_ALL_SITES else Sku.code >= sku_code)
+    return query.order_by(Sku.code).limit(size)
+
+
+_WINDOW_IDS: Any = bindparam("window_ids", expanding=True)
+_LISTED_IDS = 1_000  # a larger window is passed as its query, not as a list of ids
+
+
+def _member_of(ids: Any) -> Callable[[Any], Any]:
+    return lambda sku_id: sku_id.in_(ids)
+
+
+def network(session: Session, flt: StockFilter, *, limit: int = 50,
+            after: tuple[str, str] | None = None) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """The network stock list, one row per SKU × site, keyset-paginated on (sku code, site code).
+
+    A page aggregates only a window of SKUs, as many as the page has rows (each SKU with stock
+    has at least one row), so reading page after page costs about the same as reading the list
+    once; when a window yields too few rows (SKUs without stock, a site filter) the next one
+    follows.
+    """
+    items: list[dict[str, Any]] = []
+    while True:
+        wanted = limit + 1 - len(items)
+        window = _sku_window(flt, after, wanted)
+        window_rows = session.execute(window).all()
+        ids: Any = _WINDOW_IDS if wanted <= _LISTED_IDS else window.with_only_columns(Sku.id)
+        figures = _figures(_member_of(ids))
+        site = aliased(Location)
+        query = (select(Sku.code, Sku.name, Sku.name_en, Sku.uom, site.code, site.region,
+                        *[figures.c[name] for name in _SUMMED])
+                 .join(Sku, Sku.id == figures.c.sku_id).join(site, site.id == figures.c.site_id))
+        if flt.site:
+            query = query.where(site.code == flt.site)
+        if flt.region:
+            query = query.where(site.region == flt.region)
+        if after:
+            query = query.where(tuple_(Sku.code, site.code) > tuple_(literal(after[0]), literal(after[1])))
+        params = {"window_ids": [sku_id for sku_id, _ in window_rows]} if ids is _WINDOW_IDS else {}
+        rows = session.connection().execute(query.order_by(Sku.code, site.code).limit(wanted), params)
+        items += [{"sku": r[0], "sku_name": r[1], "sku_name_en": r[2], "uom": r[3], "site": r[4],
+                   "region": r[5], **_figures_of(r[6:])} for r in rows]
+        if len(items) > limit:
+            last = items[limit - 1]
+            return items[:limit], (last["sku"], last["site"])
+        if len(window_rows) < wanted:
+            return items, None
+        after = (window_rows[-1].code, _PAST_ALL_SITES)
 
 
 def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id: int | None = None

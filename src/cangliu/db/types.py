@@ -38,15 +38,18 @@ class Exact(TypeDecorator[Decimal]):
         return int(scaled)
 
     def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
-        if value is None:
-            return None
-        exact = Decimal(value).scaleb(-6)
-        # Drop trailing zeros but never switch to exponent notation ("100", not "1E+2").
-        return exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact.normalize()
+        return None if value is None else from_units(value)
 
     @property
     def python_type(self) -> type:
         return Decimal
+
+
+def from_units(value: int | Decimal) -> Decimal:
+    """The Decimal for a stored integer of millionths ("100", "1.5"; never "1E+2")."""
+    if not value % 1_000_000:  # whole units, the usual case: skip the Decimal arithmetic
+        return Decimal(int(value) // 1_000_000)
+    return Decimal(value).scaleb(-6).normalize()
 
 
 def to_units(value: Decimal) -> int:

@@ -37,6 +37,34 @@ def book_item(uow: UnitOfWork, *, kind: Kind, partner: str, document_type: str,
         due_date=date.fromordinal(on.toordinal() + PAYMENT_TERMS_DAYS)))
 
 
+def book_credit(uow: UnitOfWork, *, kind: Kind, partner: str, document_type: str,
+                document_number: str, posting_ref: str, currency: str, rate: Decimal,
+                amount: Decimal, on: date) -> None:
+    """The money side of goods given back (e.g. a debit note to a supplier): a negative item on
+    the partner's statement, applied at once to the same document's open items, then the
+    partner's oldest. Credit left over shows on the statement, not in aging."""
+    base = (amount * rate).quantize(CENT)
+    if base <= 0:
+        return
+    uow.session.add(OpenItem(
+        kind=kind, partner_code=partner, document_type=document_type,
+        document_number=document_number, posting_ref=posting_ref, currency=currency, rate=rate,
+        amount=-amount.quantize(CENT), amount_base=-base, settled_base=-base, item_date=on,
+        due_date=on))
+    left = base
+    for item in uow.session.scalars(
+            select(OpenItem).where(OpenItem.kind == kind, OpenItem.partner_code == partner,
+                                   OpenItem.settled_base < OpenItem.amount_base)
+            .order_by(OpenItem.document_number != document_number, OpenItem.item_date, OpenItem.id)
+            .with_for_update()):
+        take = min(left, item.amount_base - item.settled_base)
+        item.settled_base += take
+        left -= take
+        if left <= 0:
+            break
+    uow.session.flush()
+
+
 @dataclass(frozen=True)
 class AllocationIn:
     document_number: str

@@ -1,4 +1,5 @@
-"""Demo documents in every state: purchase orders, sales orders, transfers and a stock count."""
+"""Demo documents in every state: purchase orders (one with a supplier return), sales orders,
+transfers and a stock count."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,7 +9,7 @@ from cangliu.db.uow import Database
 from cangliu.services import counts, masterdata, purchasing, sales, transfers
 from cangliu.services.counts import CountIn
 from cangliu.services.postings import Meta
-from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn
 from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
 
@@ -58,11 +59,16 @@ def _purchases(db: Database, meta: Meta) -> int:
         return purchasing.receive_purchase(db.uow(), meta, number=n,
                                            lines=[ReceiptIn(1, "60"), ReceiptIn(2, "60")])
 
+    def give_back(n: str) -> Any:
+        return purchasing.return_purchase(db.uow(), meta, number=n, lines=[
+            ReturnIn(2, "5", reason="包装破损 / damaged packaging")])
+
     plans: list[list[Callable[[str], Any]]] = [
         [], [submit], [submit, receive_part], [submit, receive_part, receive_rest],
         [submit, receive_part, receive_rest,
          lambda n: purchasing.close_purchase(db.uow(), meta, number=n)],
-        [lambda n: purchasing.cancel_purchase(db.uow(), meta, number=n)]]
+        [lambda n: purchasing.cancel_purchase(db.uow(), meta, number=n)],
+        [submit, receive_part, receive_rest, give_back]]
     for plan in plans:
         _steps(new, plan)
     return len(plans)

@@ -16,6 +16,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.base import Base
 from cangliu.db.models import Barcode, Category, Customer, Location, Sku, StockBalance, Supplier
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.valuation import check_method_change
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
             _set_negative_stock(session, row, values["allow_negative"])
         if kind == "location" and ({"parent_id", "kind"} & set(values)):
             _move_in_tree(session, row, values)
+        if kind in ("category", "sku"):
+            check_method_change(session, kind, row, values)
         bumped = session.execute(
             update(spec.model).where(spec.model.id == row.id,  # type: ignore[attr-defined]
                                      spec.model.version == version)  # type: ignore[attr-defined]

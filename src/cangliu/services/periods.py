@@ -2,21 +2,29 @@
 
 from datetime import date, datetime
 
+from sqlalchemy import text
+
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import Setting
 from cangliu.db.uow import UnitOfWork
 
 CLOSE_SETTING = "period_closed_through"
+_CLOSED_THROUGH = text(f"SELECT value FROM setting WHERE key = '{CLOSE_SETTING}'")
 
 
 def closed_through(uow: UnitOfWork) -> date | None:
-    row = uow.session.get(Setting, CLOSE_SETTING)
-    return date.fromisoformat(row.value) if row else None
+    value = uow.session.scalar(_CLOSED_THROUGH)
+    return date.fromisoformat(value) if value else None
 
 
 def check_open(uow: UnitOfWork, occurred: datetime) -> None:
-    """Refuse a posting dated inside a closed period."""
+    """Refuse a posting dated inside a closed period.
+
+    Postings call this after writing their moves: on PostgreSQL a posting then holds its lock on
+    ``stock_move`` while it reads the close date, and ``close_period`` takes a SHARE lock on that
+    table first, so either the close waits for the posting or the posting sees the new date.
+    """
     through = closed_through(uow)
     if through is not None and occurred.date() <= through:
         raise ValidationFailed.single("occurred_at", "falls in a closed period (closed through {date})",
@@ -26,6 +34,8 @@ def check_open(uow: UnitOfWork, occurred: datetime) -> None:
 def close_period(uow: UnitOfWork, actor: Actor, *, through: date) -> dict[str, str]:
     """Close every day up to and including ``through``; a close date never moves backwards."""
     with uow:
+        if uow.dialect == "postgresql":  # wait for postings in flight; block new ones until commit
+            uow.session.execute(text("LOCK TABLE stock_move IN SHARE MODE"))
         current = closed_through(uow)
         if current is not None and through < current:
             raise ValidationFailed.single("through", "periods up to {date} are already closed",

@@ -85,7 +85,6 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
     """Write the moves and update balances in a fixed order; refuse what would go negative."""
     session = uow.session
     now = uow.now()
-    check_open(uow, meta.occurred_at or now)
     ref = uow.new_ref()
     kinds = {lid: LocationKind(info.kind) for lid, info in book.locations.items()}
     deltas = ledger.balance_deltas(moves, lambda lid: holds_stock(kinds[lid]))
@@ -97,14 +96,15 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
         free = repo.free_at(session, sku_id, [location_id], lot)
         raise InsufficientStock(book.skus[sku_id].code, book.locations[location_id].code,
                                 short.requested, max(free, Decimal(0))) from None
-    moves = cost_moves(session, moves, lambda lid: holds_stock(kinds[lid]))
     occurred = meta.occurred_at or now
+    moves = cost_moves(session, moves, lambda lid: holds_stock(kinds[lid]), ref=ref, at=occurred)
     rows = [{
         "ref": ref, "operation": operation, "sku_id": m.sku_id, "qty": m.qty,
         "uom": book.skus[m.sku_id].uom, "from_location_id": m.from_location,
         "to_location_id": m.to_location, "from_status": m.from_status.value,
         "to_status": m.to_status.value, "lot": m.lot, "serial": m.serial, "unit_cost": m.unit_cost,
-        "value": value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None,
+        "value": m.value if m.value is not None else (
+            value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None),
         "document_type": meta.document_type, "document_number": meta.document_number,
         "document_line": i + 1, "reason": meta.reason, "operator": meta.actor.username,
         "device": meta.actor.device, "occurred_at": occurred, "recorded_at": now,
@@ -112,6 +112,7 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
         "reversal_of_id": reversal_of[i] if reversal_of else None,
     } for i, m in enumerate(moves)]
     repo.insert_moves(session, rows)
+    check_open(uow, occurred)  # after the insert: see periods.check_open
     return {
         "ref": ref, "operation": operation, "occurred_at": occurred.isoformat(),
         "moves": [{

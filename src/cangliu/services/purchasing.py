@@ -1,20 +1,25 @@
-"""Purchasing: supplier prices, purchase orders and their receipts (partial, repeated, within tolerance).
+"""Purchasing: supplier prices, purchase orders, their receipts (partial, repeated, within
+tolerance) and supplier returns.
 
-draft → submitted → approved → partially received → received → closed, or cancelled. Receipts
-post supplier → site (or bin) at the line's price in the base currency; SKUs that need
-inspection arrive on quality hold. Open quantities show as "on order" in the single view.
+draft → submitted → approved → partially received → received → closed, or cancelled; a draft
+can be edited. Receipts post supplier → site (or a bin, suggested by free capacity) at the
+line's price in the base currency; SKUs that need inspection arrive on quality hold. Open
+quantities show as "on order" in the single view. A supplier return gives received goods back
+and books a debit note against the payable.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cangliu.core.documents import BASE_CURRENCY, PURCHASE_ORDER
+from cangliu.core import ledger
+from cangliu.core.documents import BASE_CURRENCY, PURCHASE_ORDER, StateTable
 from cangliu.core.errors import ValidationFailed
-from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
+from cangliu.core.ledger import Free, Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.db.models import (
@@ -23,16 +28,19 @@ from cangliu.db.models import (
     PurchaseOrder,
     Setting,
     Sku,
+    StockBalance,
+    StockMove,
     Supplier,
     SupplierPrice,
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services.accounts import book_item
-from cangliu.services.documents import DocumentKind, act, get, line_price
+from cangliu.services.accounts import book_credit, book_item
+from cangliu.services.documents import DocumentKind, act, get, line_price, load
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.postings import Book, Meta, check_lot, post, transact
+from cangliu.services.putaway import SiteBins, plan_answer
 from cangliu.services.stock import register_lot
 
 TOLERANCE_SETTING = "over_receipt_tolerance_pct"
@@ -53,6 +61,19 @@ class ReceiptIn:
     bin: str | None = None
     lot: str | None = None
     expiry_date: date | None = None
+
+
+@dataclass(frozen=True)
+class ReturnIn:
+    """Goods of one line going back to the supplier; from quality hold or available stock
+    (default: quality hold when the SKU needs inspection, else available)."""
+
+    line_no: int
+    qty: Decimal | str
+    reason: str = ""
+    from_status: str | None = None
+    bin: str | None = None
+    lot: str | None = None
 
 
 def _supplier(uow: UnitOfWork, code: str) -> Supplier:
@@ -84,8 +105,7 @@ def set_supplier_price(uow: UnitOfWork, actor: Actor, *, supplier: str, sku: str
 
 def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
     s = uow.session
-    lines = list(s.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == po.id)
-                           .order_by(PurchaseLine.line_no)))
+    lines = _order_lines(uow, po)
     codes = dict(s.execute(select(Sku.id, Sku.code).where(Sku.id.in_([ln.sku_id for ln in lines])))
                  .tuples().all())
     total = sum((ln.qty * ln.price for ln in lines), Decimal(0))
@@ -96,14 +116,27 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
         "rate": str(po.rate), "expected_date": po.expected_date.isoformat() if po.expected_date else None,
         "total": str(total.quantize(CENT)), "total_base": str((total * po.rate).quantize(CENT)),
         "reason": po.reason, "created_by": po.created_by, "created_at": po.created_at.isoformat(),
-        "allowed_actions": PURCHASE_ORDER.allowed(po.state),
+        "allowed_actions": sorted(PURCHASE_ORDER.allowed(po.state) + (
+            ["return"] if po.state in RETURNS.transitions
+            and any(ln.returned_qty < ln.received_qty for ln in lines) else [])),
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
                    "price": str(ln.price), "received_qty": str(ln.received_qty),
+                   "returned_qty": str(ln.returned_qty),
                    "open_qty": str(max(ln.qty - ln.received_qty, Decimal(0)))} for ln in lines],
     }
 
 
+def _order_lines(uow: UnitOfWork, po: PurchaseOrder) -> list[PurchaseLine]:
+    return list(uow.session.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == po.id)
+                                    .order_by(PurchaseLine.line_no)))
+
+
 KIND = DocumentKind("purchase_order", "purchase order", PurchaseOrder, PURCHASE_ORDER, answer)
+# Goods can go back to the supplier once they arrived, even after the order is closed; a return
+# leaves the order's state as it is (it does not reopen the quantity on order).
+RETURNS = StateTable("purchase order", {state: {"return": state} for state in (
+    "partially_received", "received", "closed")})
+RETURN_KIND = replace(KIND, table=RETURNS)
 
 
 def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[PurchaseLineIn]
@@ -129,11 +162,7 @@ def create_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
     def work() -> Result:
         sup = _supplier(uow, supplier)
         site_row = md.site_by_code(uow.session, site)
-        if currency != BASE_CURRENCY and rate in (None, ""):
-            raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
-        fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
-        if fx <= 0:
-            raise ValidationFailed.single("rate", "must be greater than 0")
+        fx = _rate(currency, rate)
         now = uow.now()
         po = PurchaseOrder(number=next_number(uow, "purchase_order", now.date()), state="draft",
                            supplier_id=sup.id, site_id=site_row.id, currency=currency, rate=fx,
@@ -148,6 +177,45 @@ def create_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
     request = {"supplier": supplier, "site": site, "lines": [vars(x) for x in lines],
                "currency": currency, "rate": rate, "expected_date": expected_date}
     return transact(uow, meta, "create_purchase", request, work)
+
+
+def _rate(currency: str, rate: Decimal | str | None) -> Decimal:
+    if currency != BASE_CURRENCY and rate in (None, ""):
+        raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
+    fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
+    if fx <= 0:
+        raise ValidationFailed.single("rate", "must be greater than 0")
+    return fx
+
+
+@retrying
+def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
+                    supplier: str | None = None, site: str | None = None,
+                    currency: str | None = None, rate: Decimal | str | None = None,
+                    expected_date: date | None = None,
+                    lines: list[PurchaseLineIn] | None = None) -> Result:
+    """Edit a draft (what is not given stays); lines are replaced as a whole. A stale version
+    changes nothing and answers with the current document."""
+    def edit(po: PurchaseOrder, _meta: Meta) -> None:
+        sup = _supplier(uow, supplier) if supplier else uow.session.get_one(Supplier, po.supplier_id)
+        po.supplier_id = sup.id
+        if site:
+            po.site_id = md.site_by_code(uow.session, site).id
+        if rate not in (None, "") or (currency and currency != po.currency):
+            po.rate = _rate(currency or po.currency, rate)
+        po.currency = currency or po.currency
+        po.expected_date = expected_date or po.expected_date
+        if lines is not None:
+            new = _lines(uow, po.id, sup, lines)
+            for old in _order_lines(uow, po):
+                uow.session.delete(old)
+            uow.session.flush()
+            uow.session.add_all(new)
+
+    request = {"version": version, "supplier": supplier, "site": site, "currency": currency,
+               "rate": rate, "expected_date": expected_date,
+               "lines": [vars(x) for x in lines] if lines is not None else None}
+    return act(uow, meta, KIND, number, "edit", request, edit, version)
 
 
 @retrying
@@ -224,3 +292,154 @@ def close_purchase(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
 
 def get_purchase(uow: UnitOfWork, number: str) -> Result:
     return get(uow, KIND, number)
+
+
+def putaway_purchase(uow: UnitOfWork, number: str) -> Result:
+    """Suggested bins for what each line still has to receive (none once receiving is over)."""
+    with uow:
+        po = load(uow, KIND, number, lock=False)
+        site = uow.session.get_one(Location, po.site_id)
+        bins, suggestions = SiteBins(uow, site), []
+        receiving = "receive_part" in PURCHASE_ORDER.allowed(po.state)
+        for line in _order_lines(uow, po) if receiving else []:
+            open_qty = line.qty - line.received_qty
+            if open_qty > 0:
+                sku = uow.session.get_one(Sku, line.sku_id)
+                suggestions.append({"line_no": line.line_no, "sku": sku.code,
+                                    "open_qty": str(open_qty),
+                                    **plan_answer(bins.plan(sku, open_qty))})
+        return {"number": po.number, "site": site.code, "lines": suggestions}
+
+
+@retrying
+def return_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[ReturnIn]) -> Result:
+    """Give received goods back to the supplier from the order's site; the payable is reduced
+    by a debit note at the line prices. Each line returns at most received − already returned."""
+    def give_back(po: PurchaseOrder, doc: Meta) -> None:
+        if not lines:
+            raise ValidationFailed.single("lines", "must have at least one line")
+        by_no = {ln.line_no: ln for ln in _order_lines(uow, po)}
+        site = uow.session.get_one(Location, po.site_id)
+        supplier_loc = md.virtual(uow.session, LocationKind.SUPPLIER)
+        book, moves, value = Book(), [], Decimal(0)
+        book.loc(supplier_loc, None)
+        for i, rl in enumerate(lines):
+            line, sku, qty = _returnable(uow, by_no, rl, i, number)
+            book.sku(sku)
+            status = _return_status(sku, rl.from_status, f"lines[{i}].from_status")
+            _site, loc = md.place(uow.session, site.code, rl.bin, bin_field=f"lines[{i}].bin")
+            lot = check_lot(sku, rl.lot, field=f"lines[{i}].lot", required=False)
+            parts = _on_hand(uow, sku, site, loc, status, lot, qty, field=f"lines[{i}].qty",
+                             where=(number, line.line_no))
+            returned_before = sum((ln.returned_qty for ln in by_no.values()
+                                   if ln.sku_id == sku.id), Decimal(0))
+            slices = _receipt_slices(uow, po, sku.id, returned_before, qty)
+            for part, ref in _pair(parts, slices):
+                book.loc(uow.session.get_one(Location, part.location), site)
+                moves.append(Move(sku.id, part.qty, part.location, supplier_loc.id,
+                                  from_status=status, lot=part.lot,
+                                  unit_cost=line.price * po.rate, cost_source=ref))
+            line.returned_qty += qty
+            value += qty * line.price
+        notes = "; ".join(f"{rl.line_no}: {rl.reason}" for rl in lines if rl.reason)
+        posted = post(uow, replace(doc, reason="; ".join(r for r in (doc.reason, notes) if r)[:200]),
+                      Operation.SUPPLIER_RETURN, moves, book)
+        book_credit(uow, kind="payable", partner=uow.session.get_one(Supplier, po.supplier_id).code,
+                    document_type="purchase_order", document_number=po.number,
+                    posting_ref=posted["ref"], currency=po.currency, rate=po.rate, amount=value,
+                    on=(doc.occurred_at or uow.now()).date())
+
+    request = {"lines": [vars(x) for x in lines], "reason": meta.reason}
+    return act(uow, meta, RETURN_KIND, number, "return", request, give_back)
+
+
+def _returnable(uow: UnitOfWork, by_no: dict[int, PurchaseLine], rl: ReturnIn, i: int,
+                number: str) -> tuple[PurchaseLine, Sku, Decimal]:
+    """The line a return names and the quantity going back: at most received − returned."""
+    line = by_no.get(rl.line_no)
+    if line is None:
+        raise ValidationFailed.single(f"lines[{i}].line_no", "no line {n} on {number}",
+                                      n=rl.line_no, number=number)
+    sku = uow.session.get_one(Sku, line.sku_id)
+    qty = parse_qty(rl.qty, field=f"lines[{i}].qty", decimals=sku.decimals)
+    left = line.received_qty - line.returned_qty
+    if qty > left:
+        raise ValidationFailed.single(
+            f"lines[{i}].qty",
+            "{number} line {line}: at most {n} can go back (received {received}, returned {returned})",
+            number=number, line=line.line_no, n=left, received=line.received_qty,
+            returned=line.returned_qty)
+    return line, sku, qty
+
+
+RETURNABLE_STATUSES = (StockStatus.QUALITY_HOLD.value, StockStatus.AVAILABLE.value)
+
+
+def _return_status(sku: Sku, raw: str | None, field: str) -> StockStatus:
+    """Rejected goods usually wait on quality hold; SKUs without inspection return from stock."""
+    if not raw:
+        return StockStatus.QUALITY_HOLD if sku.inspection else StockStatus.AVAILABLE
+    if raw not in RETURNABLE_STATUSES:
+        raise ValidationFailed.single(field, "must be one of: {expected}",
+                                      expected=", ".join(RETURNABLE_STATUSES))
+    return StockStatus(raw)
+
+
+def _on_hand(uow: UnitOfWork, sku: Sku, site: Location, loc: Location, status: StockStatus,
+             lot: str | None, qty: Decimal, *, field: str, where: tuple[str, int]) -> list[Free]:
+    """Where the returned goods are taken from: the named bin, else the site, oldest first.
+    Unlike a sale, a return never takes stock below zero: goods not there cannot go back."""
+    query = (select(StockBalance.location_id, StockBalance.lot,
+                    StockBalance.qty - StockBalance.reserved)
+             .where(StockBalance.sku_id == sku.id, StockBalance.status == status.value,
+                    StockBalance.qty > StockBalance.reserved,
+                    StockBalance.location_id == loc.id if loc.id != site.id
+                    else StockBalance.site_id == site.id)
+             .order_by(StockBalance.id))
+    if lot:
+        query = query.where(StockBalance.lot == lot)
+    candidates = [Free(location, lt, free) for location, lt, free in uow.session.execute(query)]
+    picked = ledger.allocate(qty, candidates)
+    if picked is None:
+        raise ValidationFailed.single(
+            field, "{number} line {line}: only {available} of {sku} is {state} at {location}",
+            number=where[0], line=where[1], available=sum((c.qty for c in candidates), Decimal(0)),
+            sku=sku.code, state=status.value, location=loc.code)
+    return picked
+
+
+def _receipt_slices(uow: UnitOfWork, po: PurchaseOrder, sku_id: int, returned: Decimal,
+                    qty: Decimal) -> list[tuple[str, Decimal]]:
+    """The receipts (posting refs) a return of ``qty`` gives back: the order's receipts of the
+    SKU oldest first, after the quantity earlier returns already gave back."""
+    receipts = uow.session.execute(
+        select(StockMove.ref, func.sum(StockMove.qty))
+        .where(StockMove.document_number == po.number, StockMove.sku_id == sku_id,
+               StockMove.operation == Operation.RECEIVE.value)
+        .group_by(StockMove.ref).order_by(func.min(StockMove.id))).tuples().all()
+    slices = []
+    for ref, received in receipts:
+        skip = min(received, returned)
+        returned -= skip
+        take = min(received - skip, qty)
+        if take > 0:
+            slices.append((ref, take))
+            qty -= take
+    return slices
+
+
+def _pair(parts: list[Free], slices: list[tuple[str, Decimal]]
+          ) -> Iterator[tuple[Free, str | None]]:
+    """Split the stock taken so that every piece names the one receipt it gives back."""
+    pending = list(slices)
+    for part in parts:
+        left = part.qty
+        while left > 0:
+            ref, available = pending[0] if pending else (None, left)
+            take = min(left, available)
+            yield Free(part.location, part.lot, take), ref
+            left -= take
+            if pending and take == available:
+                pending.pop(0)
+            elif pending:
+                pending[0] = (pending[0][0], available - take)

@@ -1,5 +1,6 @@
 """Reservations: hold available stock at a site for a document until it ships or is released."""
 
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -22,11 +23,16 @@ def _answer(ref: str, sku: Sku, site: Location, parts: list[Reservation]) -> Res
 
 
 def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: Decimal,
-                 lot: str | None) -> tuple[str, list[Reservation]]:
-    """Reserve inside the caller's transaction; InsufficientStock names what other sites have."""
+                 lot: str | None, plan: Sequence[Free] = ()) -> tuple[str, list[Reservation]]:
+    """Reserve inside the caller's transaction; InsufficientStock names what other sites have.
+
+    ``plan`` (a pick plan) names the balances to hold first, in order; whatever it does not
+    cover (stock taken meanwhile) is held from the site's balances oldest first.
+    """
     ref, parts, remaining = uow.new_ref(), [], amount
-    for location_id, lot_here in repo.reservable_balances(uow.session, sku.id, site.id, lot):
-        took = repo.hold(uow.session, sku.id, location_id, lot_here, remaining)
+    for location_id, lot_here, cap in _targets(uow, sku, site, lot, plan):
+        took = repo.hold(uow.session, sku.id, location_id, lot_here,
+                         remaining if cap is None else min(cap, remaining))
         if took > 0:
             parts.append(Reservation(
                 ref=ref, sku_id=sku.id, location_id=location_id, lot=lot_here, qty=took,
@@ -51,6 +57,13 @@ def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: 
     uow.session.add_all(parts)
     uow.session.flush()
     return ref, parts
+
+
+def _targets(uow: UnitOfWork, sku: Sku, site: Location, lot: str | None, plan: Sequence[Free]
+             ) -> Iterator[tuple[int, str, Decimal | None]]:
+    yield from ((p.location, p.lot, p.qty) for p in plan)
+    for location_id, lot_here in repo.reservable_balances(uow.session, sku.id, site.id, lot):
+        yield location_id, lot_here, None
 
 
 def _hold_beyond(uow: UnitOfWork, sku: Sku, site: Location, lot: str, qty: Decimal) -> None:

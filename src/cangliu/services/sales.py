@@ -1,11 +1,13 @@
 """Sales orders: confirm reserves stock (available-to-promise), ship in parts, take returns.
 
 draft → confirmed → partially shipped → shipped → closed, or cancelled. While confirmed, each
-line's unshipped quantity is held by a reservation — that remainder is the backorder. Returns
-come back from the customer onto quality hold, to be restocked or scrapped after inspection.
+line's unshipped quantity is held by a reservation — that remainder is the backorder — in the
+bins and lots it will be picked from (``services.picking``): the reservation is the pick list.
+Returns come back from the customer onto quality hold, to be restocked or scrapped after inspection.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core.documents import BASE_CURRENCY, SALES_ORDER
-from cangliu.core.errors import ValidationFailed
+from cangliu.core.errors import Conflict, ValidationFailed
 from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import Channel, LocationKind
 from cangliu.core.permissions import Actor
@@ -23,11 +25,13 @@ from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_item
-from cangliu.services.documents import DocumentKind, act, get, line_price
+from cangliu.services.documents import DocumentKind, act, get, line_price, load
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
+from cangliu.services.picking import hold_picked, pick_list, ship_parts
 from cangliu.services.postings import Book, Meta, post, transact
-from cangliu.services.reservations import consume, hold_at_site
+
+CHANNELS = (Channel.STORE.value, Channel.ONLINE.value, Channel.WHOLESALE.value)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,14 @@ class LineQty:
 
     line_no: int
     qty: Decimal | str
+
+
+@dataclass(frozen=True)
+class ShipLine(LineQty):
+    """A quantity to ship, optionally from a bin and/or lot other than the pick list's."""
+
+    bin: str | None = None
+    lot: str | None = None
 
 
 def _customer(uow: UnitOfWork, code: str) -> Customer:
@@ -119,9 +131,8 @@ def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
     def work() -> Result:
         cust = _customer(uow, customer)
         site_row = md.site_by_code(uow.session, site)
-        if currency != BASE_CURRENCY and rate in (None, ""):
-            raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
-        fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
+        fx = _rate(currency, rate)
+        _check_channel(channel)
         now = uow.now()
         so = SalesOrder(number=next_number(uow, "sales_order", now.date()), state="draft",
                         customer_id=cust.id, site_id=site_row.id, channel=channel, currency=currency,
@@ -138,22 +149,78 @@ def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
     return transact(uow, meta, "create_sale", request, work)
 
 
+def _rate(currency: str, rate: Decimal | str | None) -> Decimal:
+    """The exchange rate of a document in ``currency``: 1 for the base currency unless given."""
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ValidationFailed.single("currency", "must be a three-letter code such as CNY")
+    if currency != BASE_CURRENCY and rate in (None, ""):
+        raise ValidationFailed.single("rate", "a foreign currency needs an exchange rate")
+    fx = Decimal(1) if rate in (None, "") else parse_money(rate, field="rate")
+    if fx == 0:
+        raise ValidationFailed.single("rate", "must be greater than 0")
+    return fx
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise ValidationFailed.single("channel", "must be one of: {expected}",
+                                      expected=", ".join(CHANNELS))
+
+
+@retrying
+def update_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
+                customer: str | None = None, site: str | None = None, channel: str | None = None,
+                currency: str | None = None, rate: Decimal | str | None = None,
+                lines: list[SalesLineIn] | None = None) -> Result:
+    """Edit a draft; a stale version changes nothing and answers with the current order.
+
+    Fields left out keep their value; lines, when given, replace the order's lines as a whole.
+    A change of currency needs its rate again (back to the base currency the rate becomes 1).
+    """
+    def edit(so: SalesOrder, _meta: Meta) -> None:
+        cust = _customer(uow, customer) if customer is not None else None
+        so.customer_id = cust.id if cust else so.customer_id
+        so.site_id = md.site_by_code(uow.session, site).id if site is not None else so.site_id
+        if channel is not None:
+            _check_channel(channel)
+            so.channel = channel
+        if currency is not None or rate not in (None, ""):
+            so.currency = currency or so.currency
+            so.rate = _rate(so.currency, rate)
+        if lines is not None:
+            new = _new_lines(uow, so.id, cust or uow.session.get_one(Customer, so.customer_id),
+                             lines)
+            for old in _lines(uow, so):
+                uow.session.delete(old)
+            uow.session.flush()
+            uow.session.add_all(new)
+
+    request = {"version": version, "customer": customer, "site": site, "channel": channel,
+               "currency": currency, "rate": rate,
+               "lines": [vars(x) for x in lines] if lines is not None else None}
+    return act(uow, meta, KIND, number, "edit", request, edit, version)
+
+
 @retrying
 def confirm_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int | None = None) -> Result:
-    """Reserve every line at the order's site; a shortage names what other sites could supply."""
+    """Reserve every line in the bins it will be picked from; a shortage names what other
+    sites could supply."""
     def confirm(so: SalesOrder, doc: Meta) -> None:
         site = uow.session.get_one(Location, so.site_id)
         for line in _lines(uow, so):
             sku = uow.session.get_one(Sku, line.sku_id)
-            line.reservation, _parts = hold_at_site(uow, doc, sku, site, line.qty, None)
+            line.reservation = hold_picked(uow, doc, sku, site, line.qty)
 
     return act(uow, meta, KIND, number, "confirm", {"version": version}, confirm, version)
 
 
 @retrying
-def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty] | None = None
-              ) -> Result:
-    """Ship reserved stock to the customer; without lines, everything still open ships."""
+def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str,
+              lines: Sequence[LineQty] | None = None) -> Result:
+    """Ship to the customer from the pick list; without lines, everything still open ships.
+
+    A ``ShipLine`` naming a bin and/or lot ships from there instead of the pick list.
+    """
     def ship(so: SalesOrder, doc: Meta) -> str:
         site = uow.session.get_one(Location, so.site_id)
         customer = md.virtual(uow.session, LocationKind.CUSTOMER)
@@ -161,10 +228,13 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty] 
         wanted = _quantities(uow, order_lines, lines, lambda ln: ln.qty - ln.shipped_qty, "open")
         book, moves = Book(), []
         book.loc(customer, None)
-        for line, qty in wanted:
+        for i, (line, qty) in enumerate(wanted):
             sku = uow.session.get_one(Sku, line.sku_id)
             book.sku(sku)
-            for part in consume(uow, line.reservation or "", sku=sku, site=site, qty=qty):
+            given = lines[i] if lines else None
+            place = (given.bin, given.lot) if isinstance(given, ShipLine) else (None, None)
+            for part in ship_parts(uow, line.reservation or "", sku, site, qty, *place,
+                                   field=f"lines[{i}]"):
                 book.loc(uow.session.get_one(Location, part.location), site)
                 moves.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
             line.shipped_qty += qty
@@ -181,7 +251,7 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty] 
     return act(uow, meta, KIND, number, "ship_part", request, ship)
 
 
-def _quantities(uow: UnitOfWork, order_lines: list[SalesLine], given: list[LineQty] | None,
+def _quantities(uow: UnitOfWork, order_lines: list[SalesLine], given: Sequence[LineQty] | None,
                 limit: Callable[[SalesLine], Decimal], what: str) -> list[tuple[SalesLine, Decimal]]:
     """Pair each requested quantity with its line, refusing more than ``limit`` allows."""
     by_no = {ln.line_no: ln for ln in order_lines}
@@ -258,3 +328,18 @@ def _shipped_cost(uow: UnitOfWork, number: str, sku_id: int) -> Decimal | None:
 def get_sale(uow: UnitOfWork, number: str) -> Result:
     return get(uow, KIND, number)
 
+
+PICKING_STATES = ("confirmed", "partially_shipped")
+
+
+def get_pick_list(uow: UnitOfWork, number: str) -> Result:
+    """Per open line, the bins and lots to take it from, in pick order (FEFO for lots)."""
+    with uow:
+        so = load(uow, KIND, number, lock=False)
+        if so.state not in PICKING_STATES:
+            raise Conflict("Sales order {number} is {state}: only a confirmed order has a pick list",
+                           number=number, state=so.state)
+        return {"number": so.number, "state": so.state, "version": so.version,
+                "customer": uow.session.get_one(Customer, so.customer_id).code,
+                "site": uow.session.get_one(Location, so.site_id).code,
+                "lines": pick_list(uow, _lines(uow, so))}

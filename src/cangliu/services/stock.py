@@ -212,7 +212,7 @@ def reverse_posting(uow: UnitOfWork, meta: Meta, *, ref: str) -> Result:
                 book.loc(loc, uow.session.get(Location, loc.site_id) if loc.site_id else None)
         moves = [reverse(Move(r.sku_id, r.qty, r.from_location_id, r.to_location_id,
                               StockStatus(r.from_status), StockStatus(r.to_status), r.lot, r.serial,
-                              r.unit_cost)) for r in rows]
+                              r.unit_cost, cost_source=r.ref, value=r.value)) for r in rows]
         return post(uow, meta, Operation.REVERSAL, moves, book, reversal_of=[r.id for r in rows])
 
     return transact(uow, meta, "reverse", {"ref": ref, "reason": meta.reason}, work)

@@ -52,3 +52,23 @@ def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
         if tag.startswith("zh"):
             return "zh_CN"
     return DEFAULT
+
+
+def add_vocabulary(template: str) -> None:
+    """Add every msgid the catalogues already hold to a freshly extracted template (``make i18n``).
+
+    States, operations, field names and the messages of Pydantic errors are msgids the code
+    builds at run time, so the extractor cannot see them; without this, ``pybabel update`` would
+    retire their translations. Nothing is retired automatically: delete a stale entry by hand.
+    """
+    from babel.messages.pofile import write_po
+
+    with open(template, "rb") as f:
+        pot = read_po(f)
+    for locale in LOCALES:
+        with (CATALOGUES / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            for message in read_po(f):
+                if message.id and message.id not in pot:
+                    pot.add(message.id)
+    with open(template, "wb") as f:
+        write_po(f, pot)

@@ -94,6 +94,7 @@ class PurchaseLine(Base):
         UniqueConstraint("purchase_id", "line_no"),
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("received_qty >= 0", name="received_not_negative"),
+        CheckConstraint("returned_qty <= received_qty", name="return_within_receipt"),
         Index("ix_purchase_line_sku_open", "sku_id", "purchase_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -103,6 +104,8 @@ class PurchaseLine(Base):
     qty: Mapped[Decimal] = mapped_column(Exact)
     price: Mapped[Decimal] = mapped_column(Exact)
     received_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+    # Given back to the supplier (supplier returns); never more than was received.
+    returned_qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0), server_default="0")
 
 
 class CustomerPrice(Base):

@@ -1,9 +1,20 @@
-"""The ledger tables: immutable moves, the balance projection, reservations, idempotency records."""
+"""The ledger tables: immutable moves, the balance projection, reservations, idempotency records,
+and each SKU's cost position (FIFO cost layers included)."""
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -109,3 +120,27 @@ class SkuCost(Base):
     sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), primary_key=True)
     qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
     value: Mapped[Decimal] = mapped_column(Exact, default=Decimal(0))
+
+
+class CostLayer(Base):
+    """One entry of stock of a FIFO-valued SKU: what is left of it and its value. Stock leaving
+    the company consumes the open layers in the order they were booked (by id); ``sku_cost``
+    holds their sum."""
+
+    __tablename__ = "cost_layer"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= qty", name="remaining_within_qty"),
+        CheckConstraint("value >= 0", name="value_not_negative"),
+        Index("ix_cost_layer_open", "sku_id", "id", postgresql_where=text("remaining > 0"),
+              sqlite_where=text("remaining > 0")),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    # The posting (stock_move.ref) that brought the stock in; NULL for an opening balance.
+    ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    entered_at: Mapped[datetime]
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    remaining: Mapped[Decimal] = mapped_column(Exact)
+    unit_cost: Mapped[Decimal] = mapped_column(Exact)
+    # The value of what remains: exact, so an emptied layer is worth exactly zero.
+    value: Mapped[Decimal] = mapped_column(Exact)

@@ -28,11 +28,16 @@ class Versioned:
 
 class Category(Versioned, Base):
     __tablename__ = "category"
+    __table_args__ = (CheckConstraint("valuation IN ('moving_average', 'fifo')", name="valuation"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    # How the SKUs of this category (not of its subcategories) are valued; a SKU without a
+    # category is valued by moving average.
+    valuation: Mapped[str] = mapped_column(String(20), default="moving_average",
+                                           server_default="moving_average")
 
 
 class Sku(Versioned, Base):

@@ -21,6 +21,8 @@ class CategoryIn(Strict):
     name: Name
     name_en: Text = ""
     parent: Code | None = None
+    # How this category's own SKUs are valued (not inherited by subcategories).
+    valuation: Literal["moving_average", "fifo"] = "moving_average"
 
 
 class SkuIn(Strict):

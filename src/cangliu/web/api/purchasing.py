@@ -11,7 +11,7 @@ from cangliu.core.documents import BASE_CURRENCY
 from cangliu.db import queries
 from cangliu.services import purchasing
 from cangliu.services.postings import Meta
-from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
 
@@ -44,6 +44,18 @@ class PurchaseIn(Strict):
     reason: Reason = ""
 
 
+class PurchaseEdit(Strict):
+    """A draft's new values; what is left out stays, lines are replaced as a whole."""
+
+    version: Annotated[int, Field(ge=1)]
+    supplier: Code | None = None
+    site: Code | None = None
+    currency: Currency | None = None
+    rate: Quantity | None = None
+    expected_date: date | None = None
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
+
+
 class ReceiptLine(Strict):
     line_no: Annotated[int, Field(ge=1)]
     qty: Quantity
@@ -54,6 +66,20 @@ class ReceiptLine(Strict):
 
 class ReceiptBody(Strict):
     lines: Annotated[list[ReceiptLine], Field(min_length=1)]
+    reason: Reason = ""
+
+
+class ReturnLine(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    qty: Quantity
+    reason: Reason = ""
+    from_status: Literal["quality_hold", "available"] | None = None
+    bin: Code | None = None
+    lot: str | None = None
+
+
+class ReturnBody(Strict):
+    lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=5000)]
     reason: Reason = ""
 
 
@@ -93,6 +119,30 @@ def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: st
 @router.get("/purchase-orders/{number}")
 def get(number: str, db: DbDep, actor: ActorDep) -> Any:
     return purchasing.get_purchase(db.uow(), number)
+
+
+@router.patch("/purchase-orders/{number}")
+def edit(number: str, body: PurchaseEdit, db: DbDep, actor: ActorDep,
+         key: IdempotencyKey = None) -> Any:
+    lines = [PurchaseLineIn(x.sku, x.qty, x.price) for x in body.lines] if body.lines else None
+    return jsonable(purchasing.update_purchase(
+        db.uow(), Meta(actor, idempotency_key=key), number=number, version=body.version,
+        supplier=body.supplier, site=body.site, currency=body.currency, rate=body.rate,
+        expected_date=body.expected_date, lines=lines))
+
+
+@router.get("/purchase-orders/{number}/putaway")
+def putaway(number: str, db: DbDep, actor: ActorDep) -> Any:
+    """Suggested bins (by free capacity, bins holding the SKU first) for each open line."""
+    return purchasing.putaway_purchase(db.uow(), number)
+
+
+@router.post("/purchase-orders/{number}/return")
+def return_goods(number: str, body: ReturnBody, db: DbDep, actor: ActorDep,
+                 key: IdempotencyKey = None) -> Any:
+    lines = [ReturnIn(x.line_no, x.qty, x.reason, x.from_status, x.bin, x.lot) for x in body.lines]
+    return purchasing.return_purchase(db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
+                                      number=number, lines=lines)
 
 
 @router.post("/purchase-orders/{number}/receive")

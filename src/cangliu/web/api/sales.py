@@ -10,13 +10,15 @@ from cangliu.core.documents import BASE_CURRENCY
 from cangliu.db import queries
 from cangliu.services import sales
 from cangliu.services.postings import Meta
-from cangliu.services.sales import LineQty, SalesLineIn
+from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.web.api.purchasing import ActionIn, Currency
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
 
 router = APIRouter(prefix="/api/v1", tags=["sales"])
 State = Literal["draft", "confirmed", "partially_shipped", "shipped", "closed", "cancelled"]
+Channel = Literal["store", "online", "wholesale"]
+LotCode = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class PriceIn(Strict):
@@ -32,11 +34,23 @@ class LineIn(Strict):
 class SaleIn(Strict):
     customer: Code
     site: Code
-    channel: Literal["store", "online", "wholesale"] = "store"
+    channel: Channel = "store"
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
     currency: Currency = BASE_CURRENCY
     rate: Quantity | None = None
     reason: Reason = ""
+
+
+class SaleEdit(Strict):
+    """A draft's new values; what is left out stays. ``version`` is the one the edit is based on."""
+
+    version: Annotated[int, Field(ge=1)]
+    customer: Code | None = None
+    site: Code | None = None
+    channel: Channel | None = None
+    currency: Currency | None = None
+    rate: Quantity | None = None
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
 
 
 class LineQtyIn(Strict):
@@ -44,8 +58,13 @@ class LineQtyIn(Strict):
     qty: Quantity
 
 
+class ShipLineIn(LineQtyIn):
+    bin: Code | None = Field(None, description="ship from this bin instead of the pick list")
+    lot: LotCode | None = Field(None, description="ship this lot instead of the pick list's")
+
+
 class ShipIn(Strict):
-    lines: list[LineQtyIn] | None = None
+    lines: list[ShipLineIn] | None = None
     reason: Reason = ""
 
 
@@ -87,9 +106,29 @@ def get(number: str, db: DbDep, actor: ActorDep) -> Any:
     return sales.get_sale(db.uow(), number)
 
 
+@router.patch("/sales-orders/{number}")
+def edit(number: str, body: SaleEdit, db: DbDep, actor: ActorDep, key: IdempotencyKey = None
+         ) -> Any:
+    """Edit a draft order; a stale ``version`` answers 409 with the current version."""
+    lines = ([SalesLineIn(x.sku, x.qty, x.price) for x in body.lines]
+             if body.lines is not None else None)
+    return jsonable(sales.update_sale(db.uow(), _meta(actor, "", key), number=number,
+                                      version=body.version, customer=body.customer,
+                                      site=body.site, channel=body.channel,
+                                      currency=body.currency, rate=body.rate, lines=lines))
+
+
+@router.get("/sales-orders/{number}/pick-list")
+def pick_list(number: str, db: DbDep, actor: ActorDep) -> Any:
+    """The bins and lots each open line is picked from, in pick order (FEFO for lots)."""
+    return jsonable(sales.get_pick_list(db.uow(), number))
+
+
 @router.post("/sales-orders/{number}/ship")
 def ship(number: str, body: ShipIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
-    lines = [LineQty(x.line_no, x.qty) for x in body.lines] if body.lines is not None else None
+    """Ship from the pick list; a line naming a bin and/or lot ships from there instead."""
+    lines = ([ShipLine(x.line_no, x.qty, x.bin, x.lot) for x in body.lines]
+             if body.lines is not None else None)
     return sales.ship_sale(db.uow(), _meta(actor, body.reason, key), number=number, lines=lines)
 
 

@@ -6,6 +6,7 @@ is described in ``PAGES``.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,8 +17,8 @@ from cangliu.db import queries
 from cangliu.services import counts, masterdata, purchasing, sales
 from cangliu.services.counts import CountIn
 from cangliu.services.postings import Meta
-from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn
-from cangliu.services.sales import LineQty, SalesLineIn
+from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
+from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.web.deps import DbDep, PageActorDep, check_csrf
 from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
@@ -67,10 +68,55 @@ def _create_purchase(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
                                       lines=lines)
 
 
+def _edit_purchase(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> Any:
+    """A draft purchase order's edit form: every field is sent, the lines replace the order's."""
+    version, expected = form.get("version", ""), form.get("expected_date", "").strip()
+    if not version.isdigit():
+        raise ValidationFailed.single("version", "must be a whole number")
+    try:
+        expected_date = date.fromisoformat(expected) if expected else None
+    except ValueError:
+        raise ValidationFailed.single("expected_date", "must be a date (YYYY-MM-DD)") from None
+    lines = [PurchaseLineIn(p[0], p[1], p[2] if len(p) > 2 else None)
+             for p in _split(form.get("lines", ""), 2)]
+    return purchasing.update_purchase(
+        uow, meta, number=number, version=int(version), supplier=form.get("supplier") or None,
+        site=form.get("site") or None, currency=form.get("currency") or None,
+        rate=form.get("rate") or None, expected_date=expected_date, lines=lines)
+
+
+def _putaway(db: Any, path: str, d: dict[str, Any]) -> dict[int, Any]:
+    """Suggested bins per purchase order line still to be received, by line number."""
+    if path != "purchase-orders" or "receive_part" not in d["allowed_actions"]:
+        return {}
+    return {ln["line_no"]: ln for ln in purchasing.putaway_purchase(db.uow(), d["number"])["lines"]}
+
+
 def _create_sale(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
     lines = [SalesLineIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in _split(form["lines"], 2)]
     return sales.create_sale(uow, meta, customer=form["customer"], site=form["site"],
                              channel=form.get("channel") or "store", lines=lines)
+
+
+def _edit_sale(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> Any:
+    """The draft's edit form: every field is sent, the lines replace the order's lines."""
+    version = form.get("version", "")
+    if not version.isdigit():
+        raise ValidationFailed.single("version", "must be a whole number")
+    lines = [SalesLineIn(p[0], p[1], p[2] if len(p) > 2 else None)
+             for p in _split(form.get("lines", ""), 2)]
+    return sales.update_sale(uow, meta, number=number, version=int(version),
+                             customer=form.get("customer") or None, site=form.get("site") or None,
+                             channel=form.get("channel") or None,
+                             currency=form.get("currency") or None, rate=form.get("rate") or None,
+                             lines=lines)
+
+
+def _pick_list(db: Any, path: str, d: dict[str, Any]) -> Any:
+    """The pick list shown on a confirmed sales order's page (None elsewhere)."""
+    if path != "sales-orders" or d["state"] not in sales.PICKING_STATES:
+        return None
+    return sales.get_pick_list(db.uow(), d["number"])
 
 
 def _start_count(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
@@ -89,12 +135,16 @@ PAGES: dict[str, Page] = {
          "cancel": purchasing.cancel_purchase},
         (Entry("receive", "Receive", ("qty", "bin", "lot"), "receive_part",
                lambda n, v: ReceiptIn(n, v["qty"], v["bin"] or None, v["lot"] or None),
-               purchasing.receive_purchase),),
+               purchasing.receive_purchase),
+         Entry("return", "Return to supplier", ("qty", "bin", "reason"), "return",
+               lambda n, v: ReturnIn(n, v["qty"], v["reason"], bin=v["bin"] or None),
+               purchasing.return_purchase)),
         ("supplier", "site", "lines"), _create_purchase),
     "sales-orders": Page(
         "Sales orders", sales.get_sale, queries.sales_orders,
         {"confirm": sales.confirm_sale, "close": sales.close_sale, "cancel": sales.cancel_sale},
-        (Entry("ship", "Ship", ("qty",), "ship_part", lambda n, v: LineQty(n, v["qty"]),
+        (Entry("ship", "Ship", ("qty", "bin", "lot"), "ship_part",
+               lambda n, v: ShipLine(n, v["qty"], v["bin"] or None, v["lot"] or None),
                sales.ship_sale),
          Entry("return", "Return", ("qty",), "return", lambda n, v: LineQty(n, v["qty"]),
                sales.return_sale)),
@@ -149,8 +199,9 @@ async def create(path: str, request: Request, db: DbDep, actor: PageActorDep) ->
 @router.get("/docs/{path}/{number}", response_class=HTMLResponse)
 def detail(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
     page = PAGES[path]
-    return render(request, "doc.html", actor, path=path, page=page, d=page.get(db.uow(), number),
-                  errors=[])
+    d = page.get(db.uow(), number)
+    return render(request, "doc.html", actor, path=path, page=page, d=d,
+                  picks=_pick_list(db, path, d), putaway=_putaway(db, path, d), errors=[])
 
 
 @router.get("/docs/{path}/{number}/pdf")
@@ -168,6 +219,29 @@ def pdf(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
+@router.get("/docs/sales-orders/{number}/pick-list", response_class=HTMLResponse)
+def pick_list_print(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    return render(request, "pick_list.html", actor, p=sales.get_pick_list(db.uow(), number))
+
+
+@router.get("/docs/sales-orders/{number}/pick-list/pdf")
+def pick_list_pdf(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    p = sales.get_pick_list(db.uow(), number)
+    locale = locale_of(request)
+
+    def _(msg: str) -> str:
+        return translate(locale, msg)
+
+    header = [(_("State"), _(p["state"])), (_("customer"), p["customer"]), (_("site"), p["site"])]
+    columns = [_("Line"), _("SKU"), _("Name"), _("bin"), _("Lot"), _("Expires"), _("Quantity")]
+    rows = [[ln["line_no"], ln["sku"], ln["name"], pk["bin"], pk["lot"], pk["expires_on"] or "",
+             f'{pk["qty"]} {ln["uom"]}'] for ln in p["lines"] for pk in ln["picks"]]
+    body = document_pdf(title=_("Pick list"), number=number, header=header, columns=columns,
+                        rows=rows)
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}-pick.pdf"'})
+
+
 @router.post("/docs/{path}/{number}/{action}", response_model=None)
 async def act(path: str, number: str, action: str, request: Request, db: DbDep,
               actor: PageActorDep) -> Response:
@@ -179,6 +253,10 @@ async def act(path: str, number: str, action: str, request: Request, db: DbDep,
     try:
         if entry is not None:
             entry.run(db.uow(), meta, number=number, lines=_entry_lines(entry, form))
+        elif action == "edit" and path == "sales-orders":
+            _edit_sale(db.uow(), meta, number, form)
+        elif action == "edit" and path == "purchase-orders":
+            _edit_purchase(db.uow(), meta, number, form)
         elif action == "entries" and path == "counts":
             rows = _split(form.get("lines", ""), 2)
             _record_counts(db.uow(), meta, number=number, lines=[
@@ -188,8 +266,11 @@ async def act(path: str, number: str, action: str, request: Request, db: DbDep,
         else:
             return Response(status_code=404)
     except DomainError as exc:
+        d = page.get(db.uow(), number)
         return render(request, "doc.html", actor, status_code=exc.status, path=path, page=page,
-                      d=page.get(db.uow(), number), errors=errors_of(request, exc))
+                      d=d, picks=_pick_list(db, path, d), putaway=_putaway(db, path, d),
+                      errors=errors_of(request, exc),
+                      values=form)
     return RedirectResponse(f"/docs/{path}/{number}", status_code=303)
 
 
