@@ -305,7 +305,7 @@ CASES = {
     "sales customer return": _sale(
         lambda db, m, n: sales.return_sale(db.uow(), m, number=n, lines=[LineQty(1, "6")]),
         prepare=shipped_sale, refused=ValidationFailed, state="shipped",
-        moves={Operation.RECEIVE: 1}, holds=("0", 1),
+        moves={Operation.RECEIVE: 1}, items={("receivable", "-30.00"): 1}, holds=("0", 1),
         sites={"WH": {"available": 4, "quality_hold": 6}}),
     "sales cancel after confirm": _sale(
         lambda db, m, n: sales.cancel_sale(db.uow(), m, number=n),

@@ -449,3 +449,14 @@ def test_under_fifo_a_supplier_return_leaves_from_its_own_receipt_layer(db, meta
         value = inventory_value(s)
     assert cost == Decimal("2.5")  # not the oldest layer's 4
     assert value == [{"site": "WH", "category": "BULK", "value": Decimal("55.00")}]
+
+
+def test_a_foreign_price_times_its_rate_is_costed_to_the_millionth(db, meta, supplier):
+    po = purchasing.create_purchase(db.uow(), meta, supplier=supplier, site="WH", currency="USD",
+                                    rate="7.123457", lines=[PurchaseLineIn("SKU-1", "3", "1.234567")])
+    purchasing.submit_purchase(db.uow(), meta, number=po["number"])
+    purchasing.receive_purchase(db.uow(), meta, number=po["number"], lines=[ReceiptIn(1, "3")])
+    with db.read() as s:
+        cost = s.scalar(select(StockMove.unit_cost).where(StockMove.document_number == po["number"]))
+    assert cost == Decimal("8.794385")  # 1.234567 × 7.123457 = 8.794384938…
+    assert verify(db.uow()).consistent

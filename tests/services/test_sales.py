@@ -12,7 +12,7 @@ from cangliu.core.errors import Conflict, InsufficientStock, StaleVersion, Valid
 from cangliu.core.ledger import Free
 from cangliu.db.models import Location, Sku, StockBalance, StockMove
 from cangliu.db.queries import single_view
-from cangliu.services import masterdata, sales, stock
+from cangliu.services import accounts, masterdata, sales, stock
 from cangliu.services.reservations import hold_at_site
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.services.stock import Line
@@ -362,3 +362,19 @@ def test_a_stale_pick_plan_still_reserves_from_what_is_free(db, meta, bins):
     assert [p.qty for p in parts] == [Decimal(2), Decimal(3)]
     assert _held(db, "SKU-1") == {("WH-A1", ""): (Decimal(2), Decimal(2)),
                                   ("WH-B1", ""): (Decimal(6), Decimal(3))}
+
+
+def test_a_customer_return_credits_the_receivable(db, meta, customer):
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", "5")])
+    so = sales.create_sale(db.uow(), meta, customer=customer, site="WH",
+                           lines=[SalesLineIn("SKU-1", "3")])
+    sales.confirm_sale(db.uow(), meta, number=so["number"])
+    sales.ship_sale(db.uow(), meta, number=so["number"])
+    sales.return_sale(db.uow(), meta, number=so["number"], lines=[LineQty(1, "1")])
+    today = date.today()
+    with db.read() as s:
+        owed = accounts.aging(s, kind="receivable", as_of=today)
+        sheet = accounts.statement(s, kind="receivable", partner=customer,
+                                   start=today.replace(day=1), end=today)
+    assert [row["total"] for row in owed if row["partner"] == customer] == ["10.00"]
+    assert sheet["closing"] == "10.00"

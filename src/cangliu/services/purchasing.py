@@ -11,7 +11,7 @@ and books a debit note against the payable.
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,7 @@ from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import Free, Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import LocationKind
 from cangliu.core.permissions import Actor
+from cangliu.core.valuation import COST_PLACES
 from cangliu.db.models import (
     Location,
     PurchaseLine,
@@ -228,6 +229,11 @@ def submit_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int | 
     return act(uow, meta, KIND, number, "submit", {"version": version}, submit, version)
 
 
+def _base_cost(price: Decimal, rate: Decimal) -> Decimal:
+    """A unit cost in the base currency, to the millionth the ledger keeps."""
+    return (price * rate).quantize(COST_PLACES, ROUND_HALF_EVEN)
+
+
 def _tolerance(uow: UnitOfWork) -> Decimal:
     row = uow.session.get(Setting, TOLERANCE_SETTING)
     return Decimal(row.value) / 100 if row else Decimal(0)
@@ -264,7 +270,7 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
                 register_lot(uow, sku, lot, rl.expiry_date, uow.now().date())
             status = StockStatus.QUALITY_HOLD if sku.inspection else StockStatus.AVAILABLE
             moves.append(Move(sku.id, qty, supplier_loc.id, book.loc(loc, site), to_status=status,
-                              lot=lot or "", unit_cost=line.price * po.rate))
+                              lot=lot or "", unit_cost=_base_cost(line.price, po.rate)))
             line.received_qty += qty
             value += qty * line.price
         posted = post(uow, doc, Operation.RECEIVE, moves, book)
@@ -338,7 +344,7 @@ def return_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Ret
                 book.loc(uow.session.get_one(Location, part.location), site)
                 moves.append(Move(sku.id, part.qty, part.location, supplier_loc.id,
                                   from_status=status, lot=part.lot,
-                                  unit_cost=line.price * po.rate, cost_source=ref))
+                                  unit_cost=_base_cost(line.price, po.rate), cost_source=ref))
             line.returned_qty += qty
             value += qty * line.price
         notes = "; ".join(f"{rl.line_no}: {rl.reason}" for rl in lines if rl.reason)

@@ -24,7 +24,7 @@ from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, Sale
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services.accounts import book_item
+from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -311,7 +311,13 @@ def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty
                               to_status=StockStatus.QUALITY_HOLD,
                               unit_cost=_shipped_cost(uow, so.number, line.sku_id)))
             line.returned_qty += qty
-        post(uow, doc, Operation.RECEIVE, moves, book)
+        posted = post(uow, doc, Operation.RECEIVE, moves, book)
+        # A credit note: the returned goods no longer owe their price.
+        book_credit(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
+                    document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],
+                    currency=so.currency, rate=so.rate,
+                    amount=sum((ln.price * q for ln, q in pairs), Decimal(0)),
+                    on=(doc.occurred_at or uow.now()).date())
 
     return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]}, take_back)
 
