@@ -157,3 +157,24 @@ def test_a_transfer_needs_two_different_sites_and_known_skus(db, meta):
         transfers.create_transfer(db.uow(), meta, source="WH", dest="S1",
                                   lines=[TransferLineIn("SKU-1", "1"), TransferLineIn("NOPE", "1")])
     assert unknown.value.errors[0].field == "lines[1].sku"
+
+
+def test_lines_of_one_sku_share_the_stock_at_the_source_and_on_the_road(db, meta):
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", "6")])
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", "4", bin="WH-A1")])
+    too_much = transfers.create_transfer(db.uow(), meta, source="WH", dest="S1",
+                                         lines=[TransferLineIn("SKU-1", "6"), TransferLineIn("SKU-1", "5")])
+    transfers.submit_transfer(db.uow(), meta, number=too_much["number"])
+    with pytest.raises(InsufficientStock) as err:
+        transfers.ship_transfer(db.uow(), meta, number=too_much["number"])
+    assert (err.value.requested, err.value.available) == (Decimal(5), Decimal(4))
+    fits = transfers.create_transfer(db.uow(), meta, source="WH", dest="S1",
+                                     lines=[TransferLineIn("SKU-1", "7"), TransferLineIn("SKU-1", "3")])
+    transfers.submit_transfer(db.uow(), meta, number=fits["number"])
+    transfers.ship_transfer(db.uow(), meta, number=fits["number"])
+    assert _site(db, "SKU-1", "WH")["in_transit_out"] == Decimal(10)
+    transfers.receive_transfer(db.uow(), meta, number=fits["number"],
+                               lines=[ReceiptLineIn(1, received="7"), ReceiptLineIn(2, received="3")])
+    assert (_site(db, "SKU-1", "S1")["available"], _site(db, "SKU-1", "WH")["on_hand"]) == (
+        Decimal(10), Decimal(0))
+    assert verify(db.uow()).consistent

@@ -7,6 +7,7 @@ picker who finds other goods in hand ships from a bin or lot of their choice ins
 override): the line's reservation shrinks by what was taken elsewhere.
 """
 
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import and_, select
@@ -29,26 +30,43 @@ _LOT = and_(Lot.sku_id == StockBalance.sku_id, Lot.code == StockBalance.lot)
 def free_stock(uow: UnitOfWork, sku: Sku, site: Location, *, location: Location | None = None,
                lot: str | None = None) -> list[Stock]:
     """The site's free (available − reserved) stock of a SKU per bin and lot, with lot expiry."""
-    query = (select(StockBalance.location_id, Location.code, StockBalance.lot,
+    return free_stock_of(uow, [sku.id], site, location=location, lot=lot).get(sku.id, [])
+
+
+def free_stock_of(uow: UnitOfWork, sku_ids: list[int], site: Location, *,
+                  location: Location | None = None, lot: str | None = None
+                  ) -> dict[int, list[Stock]]:
+    """``free_stock`` for several SKUs in one query, by SKU id."""
+    query = (select(StockBalance.sku_id, StockBalance.location_id, Location.code, StockBalance.lot,
                     StockBalance.qty - StockBalance.reserved, Lot.expiry_date, Lot.id)
              .join(Location, Location.id == StockBalance.location_id)
              .outerjoin(Lot, _LOT)
-             .where(StockBalance.sku_id == sku.id, StockBalance.site_id == site.id,
+             .where(StockBalance.sku_id.in_(sorted(set(sku_ids))), StockBalance.site_id == site.id,
                     StockBalance.status == StockStatus.AVAILABLE.value,
                     StockBalance.qty > StockBalance.reserved))
     if location is not None:
         query = query.where(StockBalance.location_id == location.id)
     if lot is not None:
         query = query.where(StockBalance.lot == lot)
-    return [Stock(loc, code, lt, free, expiry, rank or NEVER_RECEIVED)
-            for loc, code, lt, free, expiry, rank in uow.session.execute(query)]
+    found: dict[int, list[Stock]] = {}
+    for sku_id, loc, code, lt, free, expiry, rank in uow.session.execute(query):
+        found.setdefault(sku_id, []).append(Stock(loc, code, lt, free, expiry, rank or NEVER_RECEIVED))
+    return found
 
 
-def hold_picked(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, qty: Decimal) -> str:
-    """Reserve ``qty`` in the bins and lots it will be picked from; returns the reservation."""
-    plan = picking.plan(qty, free_stock(uow, sku, site), by_lot=sku.tracking == "lot")
+def hold_picked(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, qty: Decimal,
+                stock: list[Stock] | None = None) -> str:
+    """Reserve ``qty`` in the bins and lots it will be picked from (planned over ``stock``, the
+    site's free stock of the SKU, read here unless given, and reduced by what this line takes
+    so the order's next line of the SKU plans over the rest); returns the reservation. The new
+    reservation rows are flushed by the caller."""
+    if stock is None:
+        stock = free_stock(uow, sku, site)
+    plan = picking.plan(qty, stock, by_lot=sku.tracking == "lot")
+    taken = {(p.location, p.lot): p.qty for p in plan.picks}
+    stock[:] = [replace(s, qty=s.qty - taken.get((s.location, s.lot), 0)) for s in stock]
     ref, _parts = hold_at_site(uow, meta, sku, site, qty, None,
-                               plan=[Free(p.location, p.lot, p.qty) for p in plan.picks])
+                               plan=[Free(p.location, p.lot, p.qty) for p in plan.picks], flush=False)
     return ref
 
 
@@ -81,13 +99,14 @@ def pick_list(uow: UnitOfWork, lines: list[SalesLine]) -> list[dict[str, object]
 
 
 def ship_parts(uow: UnitOfWork, ref: str, sku: Sku, site: Location, qty: Decimal,
-               bin_code: str | None, lot: str | None, *, field: str) -> list[Free]:
-    """Where a shipment of ``qty`` on one line comes from: the pick list, unless the picker
-    names a bin and/or lot."""
+               bin_code: str | None, lot: str | None, *, field: str,
+               held: list[Reservation] | None = None) -> list[Free]:
+    """Where a shipment of ``qty`` on one line comes from: the pick list (``held``: its open
+    parts, when already locked), unless the picker names a bin and/or lot."""
     if bin_code or lot:
         return take_instead(uow, ref=ref, sku=sku, site=site, qty=qty, bin_code=bin_code,
                             lot=lot, field=field)
-    return consume(uow, ref, sku=sku, site=site, qty=qty)
+    return consume(uow, ref, sku=sku, site=site, qty=qty, parts=held)
 
 
 def take_instead(uow: UnitOfWork, *, ref: str, sku: Sku, site: Location, qty: Decimal,

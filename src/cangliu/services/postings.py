@@ -1,6 +1,6 @@
 """The shared posting step: moves become ledger rows and balance updates in one transaction."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -143,6 +143,41 @@ def sources(uow: UnitOfWork, *, sku: Sku, site: Location, location: Location, qt
         return [Free(location.id, lot or "", qty)]
     raise InsufficientStock(sku.code, location.code if explicit else site.code, qty,
                             sum((c.qty for c in candidates), Decimal(0)))
+
+
+class SiteStock:
+    """The free stock of many SKUs at one place, read in one query, handed out line by line:
+    ``sources`` for a whole document, where lines of one SKU share what is there."""
+
+    def __init__(self, uow: UnitOfWork, skus: Iterable[int], *, location: Location,
+                 status: StockStatus = StockStatus.AVAILABLE, site: Location | None = None) -> None:
+        """``site``: take from every location of that site; else from ``location`` itself."""
+        query = (select(StockBalance.sku_id, StockBalance.location_id, StockBalance.lot,
+                        StockBalance.qty - StockBalance.reserved)
+                 .where(StockBalance.sku_id.in_(sorted(set(skus))),
+                        StockBalance.status == status.value, StockBalance.qty > StockBalance.reserved,
+                        StockBalance.site_id == site.id if site is not None
+                        else StockBalance.location_id == location.id)
+                 .order_by(StockBalance.id))
+        self.free: dict[int, list[Free]] = {}
+        for sku_id, loc, lot, qty in uow.session.execute(query):
+            self.free.setdefault(sku_id, []).append(Free(loc, lot, qty))
+        self.place = site or location
+
+    def take(self, sku: Sku, qty: Decimal, lot: str | None) -> list[Free]:
+        """Oldest balances first; InsufficientStock (naming what is free) when too little is."""
+        here = self.free.get(sku.id, [])
+        candidates = [c for c in here if lot is None or c.lot == lot]
+        picked = ledger.allocate(qty, candidates)
+        if picked is None:
+            if self.place.allow_negative:
+                return [Free(self.place.id, lot or "", qty)]
+            raise InsufficientStock(sku.code, self.place.code, qty,
+                                    sum((c.qty for c in candidates), Decimal(0)))
+        taken = {(p.location, p.lot): p.qty for p in picked}
+        self.free[sku.id] = [Free(c.location, c.lot, c.qty - taken.get((c.location, c.lot), 0))
+                             for c in here]
+        return picked
 
 
 def check_lot(sku: Sku, lot: str | None, *, field: str, required: bool) -> str | None:

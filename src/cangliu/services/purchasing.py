@@ -128,8 +128,10 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
 
 
 def _order_lines(uow: UnitOfWork, po: PurchaseOrder) -> list[PurchaseLine]:
-    return list(uow.session.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == po.id)
-                                    .order_by(PurchaseLine.line_no)))
+    lines = list(uow.session.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == po.id)
+                                     .order_by(PurchaseLine.line_no)))
+    md.load(uow.session, Sku, (ln.sku_id for ln in lines))
+    return lines
 
 
 KIND = DocumentKind("purchase_order", "purchase order", PurchaseOrder, PURCHASE_ORDER, answer)

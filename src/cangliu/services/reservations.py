@@ -23,16 +23,21 @@ def _answer(ref: str, sku: Sku, site: Location, parts: list[Reservation]) -> Res
 
 
 def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: Decimal,
-                 lot: str | None, plan: Sequence[Free] = ()) -> tuple[str, list[Reservation]]:
+                 lot: str | None, plan: Sequence[Free] = (), *, flush: bool = True
+                 ) -> tuple[str, list[Reservation]]:
     """Reserve inside the caller's transaction; InsufficientStock names what other sites have.
 
     ``plan`` (a pick plan) names the balances to hold first, in order; whatever it does not
-    cover (stock taken meanwhile) is held from the site's balances oldest first.
+    cover (stock taken meanwhile) is held from the site's balances oldest first. A caller
+    reserving many lines may leave the flush of the new reservations to its own end.
     """
     ref, parts, remaining = uow.new_ref(), [], amount
     for location_id, lot_here, cap in _targets(uow, sku, site, lot, plan):
-        took = repo.hold(uow.session, sku.id, location_id, lot_here,
-                         remaining if cap is None else min(cap, remaining))
+        wanted = remaining if cap is None else min(cap, remaining)
+        if cap is not None and repo.hold_exactly(uow.session, sku.id, location_id, lot_here, wanted):
+            took = wanted  # the plan was read in this transaction: usually still all there
+        else:
+            took = repo.hold(uow.session, sku.id, location_id, lot_here, wanted)
         if took > 0:
             parts.append(Reservation(
                 ref=ref, sku_id=sku.id, location_id=location_id, lot=lot_here, qty=took,
@@ -55,7 +60,8 @@ def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: 
         raise InsufficientStock(sku.code, site.code, amount, max(free, Decimal(0)),
                                 elsewhere=_elsewhere(uow, sku, site))
     uow.session.add_all(parts)
-    uow.session.flush()
+    if flush:
+        uow.session.flush()
     return ref, parts
 
 
@@ -120,9 +126,11 @@ def release(uow: UnitOfWork, meta: Meta, *, ref: str) -> Result:
     return transact(uow, meta, "release", {"ref": ref, "reason": meta.reason}, work)
 
 
-def consume(uow: UnitOfWork, ref: str, *, sku: Sku, site: Location, qty: Decimal) -> list[Free]:
-    """Turn (part of) a reservation into the places an issue takes stock from."""
-    parts = repo.open_reservations(uow.session, ref)
+def consume(uow: UnitOfWork, ref: str, *, sku: Sku, site: Location, qty: Decimal,
+            parts: list[Reservation] | None = None) -> list[Free]:
+    """Turn (part of) a reservation into the places an issue takes stock from; ``parts`` are its
+    open parts when the caller has already locked them (``repo.open_reservations_of``)."""
+    parts = repo.open_reservations(uow.session, ref) if parts is None else parts
     if not parts:
         _missing_or_closed(uow, ref)
     if parts[0].sku_id != sku.id or uow.session.get_one(Location, parts[0].location_id).site_id != site.id:

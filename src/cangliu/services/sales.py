@@ -28,7 +28,7 @@ from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
-from cangliu.services.picking import hold_picked, pick_list, ship_parts
+from cangliu.services.picking import free_stock_of, hold_picked, pick_list, ship_parts
 from cangliu.services.postings import Book, Meta, post, transact
 
 CHANNELS = (Channel.STORE.value, Channel.ONLINE.value, Channel.WHOLESALE.value)
@@ -104,8 +104,10 @@ KIND = DocumentKind("sales_order", "sales order", SalesOrder, SALES_ORDER, answe
 
 
 def _lines(uow: UnitOfWork, so: SalesOrder) -> list[SalesLine]:
-    return list(uow.session.scalars(select(SalesLine).where(SalesLine.sales_id == so.id)
-                                    .order_by(SalesLine.line_no)))
+    lines = list(uow.session.scalars(select(SalesLine).where(SalesLine.sales_id == so.id)
+                                     .order_by(SalesLine.line_no)))
+    md.load(uow.session, Sku, (ln.sku_id for ln in lines))
+    return lines
 
 
 def _new_lines(uow: UnitOfWork, so_id: int, customer: Customer, lines: list[SalesLineIn]
@@ -207,9 +209,13 @@ def confirm_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int | Non
     sites could supply."""
     def confirm(so: SalesOrder, doc: Meta) -> None:
         site = uow.session.get_one(Location, so.site_id)
-        for line in _lines(uow, so):
+        lines = _lines(uow, so)
+        stock = free_stock_of(uow, [ln.sku_id for ln in lines], site)
+        for line in lines:
             sku = uow.session.get_one(Sku, line.sku_id)
-            line.reservation = hold_picked(uow, doc, sku, site, line.qty)
+            line.reservation = hold_picked(uow, doc, sku, site, line.qty,
+                                          stock.setdefault(sku.id, []))
+        uow.session.flush()
 
     return act(uow, meta, KIND, number, "confirm", {"version": version}, confirm, version)
 
@@ -228,13 +234,15 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str,
         wanted = _quantities(uow, order_lines, lines, lambda ln: ln.qty - ln.shipped_qty, "open")
         book, moves = Book(), []
         book.loc(customer, None)
+        held = repo.open_reservations_of(uow.session, [ln.reservation or "" for ln, _ in wanted])
+        md.load(uow.session, Location, (p.location_id for parts in held.values() for p in parts))
         for i, (line, qty) in enumerate(wanted):
             sku = uow.session.get_one(Sku, line.sku_id)
             book.sku(sku)
             given = lines[i] if lines else None
             place = (given.bin, given.lot) if isinstance(given, ShipLine) else (None, None)
             for part in ship_parts(uow, line.reservation or "", sku, site, qty, *place,
-                                   field=f"lines[{i}]"):
+                                   field=f"lines[{i}]", held=held[line.reservation or ""]):
                 book.loc(uow.session.get_one(Location, part.location), site)
                 moves.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
             line.shipped_qty += qty

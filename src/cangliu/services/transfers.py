@@ -15,16 +15,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core import ledger
 from cangliu.core.documents import TRANSFER
-from cangliu.core.errors import InsufficientStock, ValidationFailed
-from cangliu.core.ledger import Free, Move, Operation, StockStatus, parse_qty
+from cangliu.core.errors import ValidationFailed
+from cangliu.core.ledger import Move, Operation, StockStatus, parse_qty
 from cangliu.core.locations import LocationKind
-from cangliu.db.models import Location, Sku, StockBalance, StockMove, TransferLine, TransferOrder
+from cangliu.db.models import Location, Sku, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
-from cangliu.services.postings import Book, Meta, check_lot, post, sources, transact
+from cangliu.services.postings import Book, Meta, SiteStock, check_lot, post, transact
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,10 @@ def _route(uow: UnitOfWork, order: TransferOrder) -> Location:
 
 
 def _lines(uow: UnitOfWork, order: TransferOrder) -> list[TransferLine]:
-    return list(uow.session.scalars(select(TransferLine).where(TransferLine.transfer_id == order.id)
-                                    .order_by(TransferLine.line_no)))
+    lines = list(uow.session.scalars(select(TransferLine).where(TransferLine.transfer_id == order.id)
+                                     .order_by(TransferLine.line_no)))
+    md.load(uow.session, Sku, (ln.sku_id for ln in lines))
+    return lines
 
 
 @retrying
@@ -171,11 +173,13 @@ def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
         route = _route(uow, order)
         book, moves = Book(), []
         book.loc(route, None)
-        for line in _lines(uow, order):
+        lines = _lines(uow, order)
+        stock = SiteStock(uow, (ln.sku_id for ln in lines), location=src, site=src)
+        md.load(uow.session, Location, (f.location for free in stock.free.values() for f in free))
+        for line in lines:
             sku = book.skus.get(line.sku_id) or uow.session.get_one(Sku, line.sku_id)
             book.sku(sku)
-            for part in sources(uow, sku=sku, site=src, location=src, qty=line.qty,
-                                lot=line.lot or None, status=StockStatus.AVAILABLE, explicit=False):
+            for part in stock.take(sku, line.qty, line.lot or None):
                 book.loc(uow.session.get_one(Location, part.location), src)
                 moves.append(Move(sku.id, part.qty, part.location, route.id, lot=part.lot))
             line.shipped_qty = line.qty
@@ -183,17 +187,6 @@ def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
         order.shipped_at = uow.now()
 
     return act(uow, meta, KIND, number, "ship", {}, ship)
-
-
-def _from_transit(uow: UnitOfWork, route: Location, sku: Sku, lot: str, qty: Decimal) -> list[Free]:
-    rows = uow.session.execute(select(StockBalance.lot, StockBalance.qty).where(
-        StockBalance.location_id == route.id, StockBalance.sku_id == sku.id,
-        StockBalance.status == StockStatus.AVAILABLE.value, StockBalance.qty > 0,
-        *([StockBalance.lot == lot] if lot else [])).order_by(StockBalance.id))
-    picked = ledger.allocate(qty, [Free(route.id, lt, q) for lt, q in rows])
-    if picked is None:
-        raise InsufficientStock(sku.code, route.code, qty, Decimal(0))
-    return picked
 
 
 @retrying
@@ -207,6 +200,7 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         book, moves = Book(), []
         for loc, site in ((route, None), (dst, dst), (adjustment, None)):
             book.loc(loc, site)
+        on_the_road = SiteStock(uow, (ln.sku_id for ln in by_no.values()), location=route)
         for i, rl in enumerate(lines):
             line = by_no.get(rl.line_no)
             if line is None:
@@ -225,7 +219,7 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             for kind, qty in amounts.items():
                 if qty > 0:
                     to, status = targets[kind]
-                    for part in _from_transit(uow, route, sku, line.lot, qty):
+                    for part in on_the_road.take(sku, qty, line.lot or None):
                         moves.append(Move(sku.id, part.qty, route.id, to, to_status=status,
                                           lot=part.lot))
             line.received_qty += amounts["received"]

@@ -52,6 +52,16 @@ _TAKE = (update(BALANCE)
          .values(qty=BALANCE.c.qty - _TAKE_QTY, version=BALANCE.c.version + 1))
 
 
+_HOLD_QTY = bindparam("hold_qty", type_=Exact())
+_HOLD = (update(BALANCE)
+         .where(BALANCE.c.sku_id == bindparam("key_sku"),
+                BALANCE.c.location_id == bindparam("key_location"),
+                BALANCE.c.lot == bindparam("key_lot"),
+                BALANCE.c.status == StockStatus.AVAILABLE.value,
+                BALANCE.c.qty - BALANCE.c.reserved >= _HOLD_QTY)
+         .values(reserved=BALANCE.c.reserved + _HOLD_QTY, version=BALANCE.c.version + 1))
+
+
 def _balance_row(key: BalanceKey, delta: Decimal, loc: LocationInfo, allow_negative: bool
                  ) -> dict[str, Any]:
     sku_id, location_id, lot, status = key
@@ -153,6 +163,13 @@ def hold(session: Session, sku_id: int, location_id: int, lot: str, wanted: Deci
     return take
 
 
+def hold_exactly(session: Session, sku_id: int, location_id: int, lot: str, qty: Decimal) -> bool:
+    """Reserve exactly ``qty`` at one balance if that much is free: one guarded UPDATE."""
+    result = session.execute(_HOLD, {"key_sku": sku_id, "key_location": location_id,
+                                     "key_lot": lot, "hold_qty": qty})
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
 def unhold(session: Session, sku_id: int, location_id: int, lot: str, qty: Decimal) -> None:
     session.execute(
         update(StockBalance)
@@ -166,6 +183,16 @@ def open_reservations(session: Session, ref: str) -> list[Reservation]:
     return list(session.scalars(
         select(Reservation).where(Reservation.ref == ref, Reservation.state == "open")
         .order_by(Reservation.id).with_for_update()))
+
+
+def open_reservations_of(session: Session, refs: Sequence[str]) -> dict[str, list[Reservation]]:
+    """The open parts of several reservations at once (one locking read for a whole document)."""
+    found: dict[str, list[Reservation]] = {ref: [] for ref in refs}
+    for part in session.scalars(select(Reservation).where(Reservation.ref.in_(sorted(set(refs))),
+                                                          Reservation.state == "open")
+                                .order_by(Reservation.id).with_for_update()):
+        found[part.ref].append(part)
+    return found
 
 
 def location_info(loc: Location) -> LocationInfo:

@@ -120,3 +120,13 @@ def virtual(session: Session, kind: LocationKind) -> Location:
         with _virtual_lock:
             _virtual.setdefault(engine, {})[kind] = loc
     return loc
+
+
+def load(session: Session, model: type[Sku] | type[Location], ids: Iterable[int]) -> None:
+    """Load rows by id in one query, so the ``session.get`` calls that follow (one per document
+    line) find them in the identity map. The session holds only weak references to its rows,
+    so the loaded ones are kept for the rest of the transaction."""
+    wanted = sorted(set(ids))
+    if wanted:
+        kept: list[Any] = session.info.setdefault("cangliu.loaded", [])
+        kept += session.scalars(select(model).where(model.id.in_(wanted)))
