@@ -21,7 +21,7 @@ from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.postings import Meta, check_lot
-from cangliu.services.reservations import consume, hold_at_site
+from cangliu.services.reservations import consume, hold_at_site, shrink
 
 NEVER_RECEIVED = 2**62  # a lot with no lot record sorts after every registered lot
 _LOT = and_(Lot.sku_id == StockBalance.sku_id, Lot.code == StockBalance.lot)
@@ -139,22 +139,10 @@ def take_instead(uow: UnitOfWork, *, ref: str, sku: Sku, site: Location, qty: De
 def _release(uow: UnitOfWork, ref: str, qty: Decimal, location_id: int | None,
              lot: str | None, *, field: str) -> None:
     """Give ``qty`` of a reservation back, from the parts at the chosen place first."""
-    parts = repo.open_reservations(uow.session, ref)
-    held = sum((p.qty for p in parts), Decimal(0))
-    if qty > held:
-        raise ValidationFailed.single(field, "exceeds the reserved quantity {held}", held=held)
-
     def elsewhere(p: Reservation) -> bool:
         return not ((location_id is None or p.location_id == location_id)
                     and (lot is None or p.lot == lot))
 
-    remaining = qty
-    for part in sorted(parts, key=elsewhere):  # stable: pick order within each group
-        take = min(part.qty, remaining)
-        if take <= 0:
-            break
-        repo.unhold(uow.session, part.sku_id, part.location_id, part.lot, take)
-        part.qty -= take
-        part.state = "open" if part.qty > 0 else "released"
-        remaining -= take
-    uow.session.flush()
+    # Stable sort: pick order within each group.
+    parts = sorted(repo.open_reservations(uow.session, ref), key=elsewhere)
+    shrink(uow, parts, qty, field=field, emptied="released")

@@ -136,21 +136,27 @@ def consume(uow: UnitOfWork, ref: str, *, sku: Sku, site: Location, qty: Decimal
     if parts[0].sku_id != sku.id or uow.session.get_one(Location, parts[0].location_id).site_id != site.id:
         raise ValidationFailed.single("reservation", "reservation {ref} is for another SKU or site",
                                       ref=ref)
+    return shrink(uow, parts, qty, field="qty", emptied="consumed")
+
+
+def shrink(uow: UnitOfWork, parts: Sequence[Reservation], qty: Decimal, *, field: str,
+           emptied: str) -> list[Free]:
+    """Give ``qty`` of a reservation's open parts back to free stock, in the parts' order; a
+    part left empty takes the state ``emptied``. Returns where the quantity was held."""
     held = sum((p.qty for p in parts), Decimal(0))
     if qty > held:
-        raise ValidationFailed.single("qty", "exceeds the reserved quantity {held}", held=held)
-    picked, remaining = [], qty
+        raise ValidationFailed.single(field, "exceeds the reserved quantity {held}", held=held)
+    taken, remaining = [], qty
     for part in parts:
         take = min(part.qty, remaining)
         if take <= 0:
             break
         repo.unhold(uow.session, part.sku_id, part.location_id, part.lot, take)
         part.qty -= take
-        part.state = "open" if part.qty > 0 else "consumed"
-        picked.append(Free(part.location_id, part.lot, take))
+        part.state = "open" if part.qty > 0 else emptied
+        taken.append(Free(part.location_id, part.lot, take))
         remaining -= take
-    uow.session.flush()
-    return picked
+    return taken
 
 
 def _site_locations(uow: UnitOfWork, site: Location) -> list[int]:
