@@ -1,6 +1,6 @@
 """The shared life of a document: lock it, check version and state table, act, move to the next state."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,15 @@ class DocumentKind:
     model: Any  # the SQLAlchemy row class, with number / state / version columns
     table: StateTable
     answer: Callable[[UnitOfWork, Any], Result]
+
+
+def replace_lines(uow: UnitOfWork, old: Iterable[Any], new: list[Any]) -> None:
+    """A draft's lines are edited as a whole: the old rows go (first, so line numbers can be
+    reused), the new ones come."""
+    for row in old:
+        uow.session.delete(row)
+    uow.session.flush()
+    uow.session.add_all(new)
 
 
 def line_price(listed: Decimal | None, given: Decimal | str | None, field: str) -> Decimal:

@@ -37,7 +37,7 @@ from cangliu.db.models import (
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_credit, book_item
-from cangliu.services.documents import DocumentKind, act, get, line_price, load
+from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.postings import Book, Meta, check_lot, post, transact
@@ -209,11 +209,7 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
         po.currency = currency or po.currency
         po.expected_date = expected_date or po.expected_date
         if lines is not None:
-            new = _lines(uow, po.id, sup, lines)
-            for old in _order_lines(uow, po):
-                uow.session.delete(old)
-            uow.session.flush()
-            uow.session.add_all(new)
+            replace_lines(uow, _order_lines(uow, po), _lines(uow, po.id, sup, lines))
 
     request = {"version": version, "supplier": supplier, "site": site, "currency": currency,
                "rate": rate, "expected_date": expected_date,

@@ -25,7 +25,7 @@ from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_credit, book_item
-from cangliu.services.documents import DocumentKind, act, get, line_price, load
+from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.picking import free_stock_of, hold_picked, pick_list, ship_parts
@@ -192,10 +192,7 @@ def update_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
         if lines is not None:
             new = _new_lines(uow, so.id, cust or uow.session.get_one(Customer, so.customer_id),
                              lines)
-            for old in _lines(uow, so):
-                uow.session.delete(old)
-            uow.session.flush()
-            uow.session.add_all(new)
+            replace_lines(uow, _lines(uow, so), new)
 
     request = {"version": version, "customer": customer, "site": site, "channel": channel,
                "currency": currency, "rate": rate,
