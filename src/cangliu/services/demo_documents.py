@@ -2,6 +2,7 @@
 transfers and a stock count."""
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from cangliu.core.permissions import Actor
@@ -28,13 +29,29 @@ def load_documents(db: Database, actor: Actor) -> int:
     for n in DEMO_SKUS:
         sales.set_customer_price(db.uow(), actor, customer="CUS-DEMO", sku=f"SKU-{n:04d}",
                                  price=f"{9 + n}.90")
-    made = _purchases(db, meta) + _sales(db, meta) + _transfers(db, meta)
-    count = counts.start_count(db.uow(), meta, site="ST-SH01")
-    first = count["lines"][0]
-    counts.record_counts(db.uow(), meta, number=count["number"],
+    return _purchases(db, meta) + _sales(db, meta) + _transfers(db, meta) + _counts(db, meta)
+
+
+def _counts(db: Database, meta: Meta) -> int:
+    """A count per state: still counting, in review (one line counted 1), posted, cancelled."""
+    steps: dict[str, list[Callable[[str], Any]]] = {
+        "ST-SH02": [],
+        "ST-SH01": [lambda n: _count_first_line(db, meta, n),
+                    lambda n: counts.submit_count(db.uow(), meta, number=n)],
+        "ST-HZ01": [lambda n: _count_first_line(db, meta, n),
+                    lambda n: counts.submit_count(db.uow(), meta, number=n),
+                    lambda n: counts.post_count(db.uow(), meta, number=n)],
+        "ST-NJ01": [lambda n: counts.cancel_count(db.uow(), meta, number=n)],
+    }
+    for site, then in steps.items():
+        _steps(partial(counts.start_count, db.uow(), meta, site=site), then)
+    return len(steps)
+
+
+def _count_first_line(db: Database, meta: Meta, number: str) -> None:
+    first = counts.get_count(db.uow(), number)["lines"][0]
+    counts.record_counts(db.uow(), meta, number=number,
                          entries=[CountIn(first["sku"], "1", first["location"], first["lot"])])
-    counts.submit_count(db.uow(), meta, number=count["number"])
-    return made + 1
 
 
 def _steps(make: Callable[[], dict[str, Any]], steps: list[Callable[[str], Any]]) -> None:
