@@ -13,6 +13,7 @@ from cangliu.core.errors import DomainError
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
 from cangliu.services import auth, demo
+from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 
 app = typer.Typer(help="Cangliu 仓流 — multi-site inventory. Settings: CANGLIU_* environment variables.",
@@ -93,8 +94,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 
 @app.command()
-def verify() -> None:
+def verify(audit: bool = typer.Option(False, "--audit", help="Check the audit log's hash chain instead.")
+           ) -> None:
     """Replay the ledger and compare it with the balances; exit 1 with a diff when they differ."""
+    if audit:
+        _verify_audit()
+        return
     report = verify_ledger(_db().uow())
     if report.consistent:
         console.print(f"ledger consistent: {report.moves} moves, {report.balances} balances")
@@ -105,4 +110,15 @@ def verify() -> None:
     for diff in report.reservation_differences:
         console.print("  reserved  " + report.describe(diff).replace("ledger", "reservations"),
                       markup=False)
+    sys.exit(1)
+
+
+def _verify_audit() -> None:
+    """Walk the audit chain; exit 1 naming the first event that breaks it."""
+    chain = verify_chain(_db().uow())
+    if chain.intact:
+        console.print(f"audit chain intact: {chain.events} events")
+        return
+    console.print(f"[red]audit chain BROKEN[/red] at event {chain.broken_id}: {chain.problem} "
+                  f"({chain.events} events intact before it)", markup=True)
     sys.exit(1)

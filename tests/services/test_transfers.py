@@ -9,9 +9,10 @@ import pytest
 from cangliu.core.documents import IllegalTransition
 from cangliu.core.errors import InsufficientStock, StaleVersion, ValidationFailed
 from cangliu.db.queries import single_view
+from cangliu.db.queries import transfers as list_transfers
 from cangliu.services import stock, transfers
 from cangliu.services.stock import Line
-from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
 from cangliu.services.verify import verify
 
 
@@ -178,3 +179,65 @@ def test_lines_of_one_sku_share_the_stock_at_the_source_and_on_the_road(db, meta
     assert (_site(db, "SKU-1", "S1")["available"], _site(db, "SKU-1", "WH")["on_hand"]) == (
         Decimal(10), Decimal(0))
     assert verify(db.uow()).consistent
+
+
+def _numbers(db):
+    with db.read() as s:
+        return [t["number"] for t in list_transfers(s)[0]]
+
+
+def test_one_source_replenishing_several_destinations_yields_a_transfer_each(db, meta):
+    result = transfers.create_transfers(db.uow(), meta, source="WH", destinations=[
+        DestinationIn("S1", [TransferLineIn("SKU-1", "4"), TransferLineIn("SKU-KG", "1.5")],
+                      expected_arrival=date(2030, 1, 2)),
+        DestinationIn("S2", [TransferLineIn("SKU-1", "6")])])
+    made = result["transfers"]
+    assert [(t["source"], t["dest"], t["state"]) for t in made] == [
+        ("WH", "S1", "draft"), ("WH", "S2", "draft")]
+    assert [[(ln["sku"], ln["qty"]) for ln in t["lines"]] for t in made] == [
+        [("SKU-1", "4"), ("SKU-KG", "1.5")], [("SKU-1", "6")]]
+    assert (made[0]["expected_arrival"], made[1]["expected_arrival"]) == ("2030-01-02", None)
+    assert made[0]["number"] != made[1]["number"]
+    assert sorted(_numbers(db)) == sorted(t["number"] for t in made)
+    # Each is a document of its own: one can be cancelled, the other goes on.
+    transfers.cancel_transfer(db.uow(), meta, number=made[0]["number"])
+    assert transfers.submit_transfer(db.uow(), meta, number=made[1]["number"])["state"] == "approved"
+
+
+def test_a_bad_line_for_any_destination_creates_none_of_the_transfers(db, meta):
+    good = DestinationIn("S1", [TransferLineIn("SKU-1", "4")])
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[
+            good, DestinationIn("S2", [TransferLineIn("SKU-1", "2"), TransferLineIn("SKU-1", "-1")])])
+    assert [e.field for e in err.value.errors] == ["destinations[1].lines[1].qty"]
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[
+            good, DestinationIn("S2", [TransferLineIn("NOPE", "1")])])
+    assert err.value.errors[0].field == "destinations[1].lines[0].sku"
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[
+            good, DestinationIn("WH", [TransferLineIn("SKU-1", "1")])])
+    assert err.value.errors[0].field == "destinations[1].dest"
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[good, good])
+    assert err.value.errors[0].field == "destinations[1].dest"
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[
+            good, DestinationIn("S2", [])])
+    assert err.value.errors[0].field == "destinations[1].lines"
+    with pytest.raises(ValidationFailed) as err:
+        transfers.create_transfers(db.uow(), meta, source="WH", destinations=[])
+    assert err.value.errors[0].field == "destinations"
+    assert _numbers(db) == []
+    # Nothing was created, so no number was used up either.
+    first = transfers.create_transfers(db.uow(), meta, source="WH", destinations=[good])
+    assert first["transfers"][0]["number"].endswith("-0001")
+
+
+def test_the_same_key_creates_the_batch_once(db, meta):
+    keyed = meta.__class__(meta.actor, reason="restock", idempotency_key="batch-1")
+    destinations = [DestinationIn("S1", [TransferLineIn("SKU-1", "1")]),
+                    DestinationIn("S2", [TransferLineIn("SKU-1", "2")])]
+    first = transfers.create_transfers(db.uow(), keyed, source="WH", destinations=destinations)
+    again = transfers.create_transfers(db.uow(), keyed, source="WH", destinations=destinations)
+    assert again == first and len(_numbers(db)) == 2

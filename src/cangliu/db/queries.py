@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.documents import OPEN_PURCHASE_STATES
-from cangliu.core.errors import NotFound
+from cangliu.core.errors import NotFound, ValidationFailed
 from cangliu.db.models import (
     Category,
     Customer,
@@ -216,13 +217,23 @@ def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id:
 
 def _document_page(session: Session, query: Select[Any], model: Any, *, state: str | None,
                    q: str | None, limit: int, after: str | None,
-                   to_item: Callable[..., dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
-    """What every document list shares: state filter, number search, newest number first,
-    keyset cursor on the number."""
+                   to_item: Callable[..., dict[str, Any]], created: Any = None,
+                   created_from: date | None = None, created_to: date | None = None
+                   ) -> tuple[list[dict[str, Any]], str | None]:
+    """What every document list shares: state filter, number search, creation dates (inclusive
+    UTC days on ``created``, the creation time column), newest number first, keyset cursor on the
+    number."""
+    if created_from and created_to and created_from > created_to:
+        raise ValidationFailed.single("created_to", "must not be before {start}", start=created_from)
     if state:
         query = query.where(model.state == state)
     if q:
         query = query.where(model.number.ilike(f"%{q.strip()}%"))
+    column = model.created_at if created is None else created
+    if created_from:
+        query = query.where(column >= _day_start(created_from))
+    if created_to:
+        query = query.where(column < _day_start(created_to + timedelta(days=1)))
     if after:
         query = query.where(model.number < after)
     rows = session.execute(query.order_by(model.number.desc()).limit(limit + 1)).all()
@@ -230,8 +241,13 @@ def _document_page(session: Session, query: Select[Any], model: Any, *, state: s
     return [to_item(*r) for r in page], (page[-1][0].number if len(rows) > limit else None)
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
 def transfers(session: Session, *, state: str | None = None, site: str | None = None,
-              q: str | None = None, limit: int = 50, after: str | None = None
+              q: str | None = None, limit: int = 50, after: str | None = None,
+              created_from: date | None = None, created_to: date | None = None
               ) -> tuple[list[dict[str, Any]], str | None]:
     """Transfer orders; ``site`` matches either end."""
     src, dst = aliased(Location), aliased(Location)
@@ -241,6 +257,7 @@ def transfers(session: Session, *, state: str | None = None, site: str | None = 
     if site:
         query = query.where(or_(src.code == site, dst.code == site))
     return _document_page(session, query, TransferOrder, state=state, q=q, limit=limit, after=after,
+                          created_from=created_from, created_to=created_to,
                           to_item=lambda t, s, d: {
                               "number": t.number, "state": t.state, "source": s, "dest": d,
                               "version": t.version, "expected_arrival": t.expected_arrival,
@@ -250,7 +267,8 @@ def transfers(session: Session, *, state: str | None = None, site: str | None = 
 
 def purchases(session: Session, *, state: str | None = None, site: str | None = None,
               supplier: str | None = None, q: str | None = None, limit: int = 50,
-              after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              after: str | None = None, created_from: date | None = None,
+              created_to: date | None = None) -> tuple[list[dict[str, Any]], str | None]:
     query = (select(PurchaseOrder, Location.code, Supplier.code)
              .join(Location, Location.id == PurchaseOrder.site_id)
              .join(Supplier, Supplier.id == PurchaseOrder.supplier_id))
@@ -259,6 +277,7 @@ def purchases(session: Session, *, state: str | None = None, site: str | None = 
     if supplier:
         query = query.where(Supplier.code == supplier)
     return _document_page(session, query, PurchaseOrder, state=state, q=q, limit=limit, after=after,
+                          created_from=created_from, created_to=created_to,
                           to_item=lambda p, site_code, sup: {
                               "number": p.number, "state": p.state, "supplier": sup,
                               "site": site_code, "currency": p.currency,
@@ -268,7 +287,8 @@ def purchases(session: Session, *, state: str | None = None, site: str | None = 
 
 def sales_orders(session: Session, *, state: str | None = None, site: str | None = None,
                  customer: str | None = None, q: str | None = None, limit: int = 50,
-                 after: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+                 after: str | None = None, created_from: date | None = None,
+                 created_to: date | None = None) -> tuple[list[dict[str, Any]], str | None]:
     query = (select(SalesOrder, Location.code, Customer.code)
              .join(Location, Location.id == SalesOrder.site_id)
              .join(Customer, Customer.id == SalesOrder.customer_id))
@@ -277,17 +297,24 @@ def sales_orders(session: Session, *, state: str | None = None, site: str | None
     if customer:
         query = query.where(Customer.code == customer)
     return _document_page(session, query, SalesOrder, state=state, q=q, limit=limit, after=after,
+                          created_from=created_from, created_to=created_to,
                           to_item=lambda o, site_code, cust: {
                               "number": o.number, "state": o.state, "customer": cust,
                               "site": site_code, "channel": o.channel, "currency": o.currency,
                               "version": o.version, "created_at": o.created_at})
 
 
-def stock_counts(session: Session, *, state: str | None = None, q: str | None = None,
-                 limit: int = 50, after: str | None = None
+def stock_counts(session: Session, *, state: str | None = None, site: str | None = None,
+                 q: str | None = None, limit: int = 50, after: str | None = None,
+                 created_from: date | None = None, created_to: date | None = None
                  ) -> tuple[list[dict[str, Any]], str | None]:
+    """Stock counts; a count is created when its snapshot is taken."""
     query = select(StockCount, Location.code).join(Location, Location.id == StockCount.site_id)
+    if site:
+        query = query.where(Location.code == site)
     return _document_page(session, query, StockCount, state=state, q=q, limit=limit, after=after,
+                          created=StockCount.snapshot_at, created_from=created_from,
+                          created_to=created_to,
                           to_item=lambda c, site: {
                               "number": c.number, "state": c.state, "site": site,
                               "blind": c.blind, "snapshot_at": c.snapshot_at,

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from cangliu.db.audit import CLOCK, AuditedSession
 from cangliu.db.engine import make_engine
 
 P = ParamSpec("P")
@@ -73,7 +74,8 @@ class UnitOfWork:
         return self.db.dialect
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = Session(self.db.writer, expire_on_commit=False, autoflush=False)
+        self.session = AuditedSession(self.db.writer, expire_on_commit=False, autoflush=False,
+                                      info={CLOCK: self.clock})
         return self
 
     def __exit__(self, *exc: object) -> None:

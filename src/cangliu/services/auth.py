@@ -1,32 +1,92 @@
-"""Accounts: argon2 password hashes, API bearer tokens stored hashed, the first administrator."""
+"""Accounts: argon2 passwords, throttled logins, server-side sessions, API tokens, the security log.
+
+Secrets (session ids, tokens) are random and only their SHA-256 is stored; each row has a random
+``ref`` that names it in lists and URLs. Every attempt to log in is a ``security_event`` row, and
+throttling counts those rows, so it holds across processes.
+"""
 
 import hashlib
+import math
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
-from cangliu.core.errors import AuthenticationFailed, Conflict, ValidationFailed
+from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
-from cangliu.db.models import ApiToken, AppUser, Setting
+from cangliu.db.models import ApiToken, AppUser, SecurityEvent, Setting, UserSession
 from cangliu.db.uow import UnitOfWork
 
 MIN_PASSWORD = 12
+MAX_TOKEN_DAYS = 365
+# Throttling: this many failures in the window, per username or per address, blocks further tries.
+WINDOW = timedelta(minutes=15)
+USER_LIMIT = 5
+ADDRESS_LIMIT = 20
+SESSION_IDLE = timedelta(hours=12)
+SEEN_EVERY = timedelta(minutes=1)  # last_seen_at / last_used_at are refreshed at most this often
+KINDS = ("login_ok", "login_failed", "login_throttled", "logout", "session_revoked",
+         "password_changed", "token_created", "token_revoked", "access_denied")
 _hasher = PasswordHasher()
 # Verifying against a dummy hash for unknown users keeps the timing of a failed login the same.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, as recorded on sessions and security events."""
+
+    address: str = ""
+    user_agent: str = ""
+
+
+class LoginThrottled(DomainError):
+    status = 429
+    title = "Too many login attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed logins: try again in {minutes} minutes",
+                         minutes=max(1, math.ceil(retry_after / 60)))
+        self.retry_after = retry_after
 
 
 def _actor(user: AppUser) -> Actor:
     return Actor(user.id, user.username, user.is_admin)
 
 
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_policy(field: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed.single(field, "must be at least {n} characters", n=MIN_PASSWORD)
+
+
+def _log(session: Session, at: datetime, kind: str, client: Client, *, username: str = "",
+         user_id: int | None = None, detail: str = "") -> None:
+    session.execute(insert(SecurityEvent).values(
+        at=at, kind=kind, username=username[:64], user_id=user_id, address=client.address[:64],
+        user_agent=client.user_agent[:200], detail=detail[:200]))
+
+
+def record_event(uow: UnitOfWork, kind: str, client: Client, *, username: str = "",
+                 user_id: int | None = None, detail: str = "") -> None:
+    """Log one event on its own (a denied request): a single INSERT."""
+    with uow:
+        _log(uow.session, uow.now(), kind, client, username=username, user_id=user_id,
+             detail=detail)
+        uow.commit()
+
+
 def create_user(uow: UnitOfWork, *, username: str, password: str, display_name: str = "",
                 is_admin: bool = False) -> Actor:
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed.single("password", "must be at least {n} characters", n=MIN_PASSWORD)
+    _check_policy("password", password)
     with uow:
         if uow.session.scalar(select(AppUser.id).where(AppUser.username == username)):
             raise Conflict("User {username} already exists", username=username)
@@ -40,41 +100,54 @@ def create_user(uow: UnitOfWork, *, username: str, password: str, display_name: 
     return actor
 
 
-def authenticate(uow: UnitOfWork, *, username: str, password: str) -> Actor:
+def _retry_at(session: Session, match: list[ColumnElement[bool]], limit: int) -> datetime | None:
+    """When the newest ``limit`` failures matching ``match`` stop filling the window, if they do."""
+    times = session.scalars(select(SecurityEvent.at).where(
+        *match, SecurityEvent.kind == "login_failed").order_by(SecurityEvent.at.desc())
+        .limit(limit)).all()
+    return times[-1] + WINDOW if len(times) == limit else None
+
+
+def _throttled_until(session: Session, now: datetime, username: str,
+                     client: Client) -> datetime | None:
+    since = now - WINDOW
+    # Failures followed by a success from the same address were the owner's typos and are
+    # forgiven; a success never forgives failures from other addresses (someone may be guessing).
+    ok = aliased(SecurityEvent)
+    forgiven = select(ok.id).where(
+        ok.kind == "login_ok", ok.username == SecurityEvent.username,
+        ok.address == SecurityEvent.address, ok.at > SecurityEvent.at, ok.at > since).exists()
+    by_user = [SecurityEvent.username == username[:64], SecurityEvent.at > since, ~forgiven]
+    by_address = [SecurityEvent.address == client.address, SecurityEvent.at > since]
+    until = [t for t in (_retry_at(session, by_user, USER_LIMIT),
+                         _retry_at(session, by_address, ADDRESS_LIMIT)) if t is not None]
+    return max(until) if until else None
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str,
+                 client: Client = Client()) -> Actor:
+    """Check a password; every attempt is logged, and too many failures answer LoginThrottled."""
     with uow:
-        user = uow.session.scalar(select(AppUser).where(AppUser.username == username))
+        now, s = uow.now(), uow.session
+        until = _throttled_until(s, now, username, client)
+        if until is not None:
+            _log(s, now, "login_throttled", client, username=username)
+            uow.commit()
+            raise LoginThrottled(max(1, math.ceil((until - now).total_seconds())))
+        user = s.scalar(select(AppUser).where(AppUser.username == username))
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None and user.active
         except (VerifyMismatchError, InvalidHashError):
-            raise AuthenticationFailed("Wrong username or password") from None
-        if user is None or not user.active:
+            ok = False
+        if not ok or user is None:
+            _log(s, now, "login_failed", client, username=username,
+                 user_id=user.id if user else None)
+            uow.commit()
             raise AuthenticationFailed("Wrong username or password")
-        return _actor(user)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(uow: UnitOfWork, actor: Actor, *, hours: int, name: str = "login") -> str:
-    """A new bearer token; only its hash is stored."""
-    token = secrets.token_urlsafe(32)
-    with uow:
-        now = uow.now()
-        uow.session.add(ApiToken(token_hash=_token_hash(token), user_id=actor.user_id, name=name,
-                                 created_at=now, expires_at=now + timedelta(hours=hours)))
+        _log(s, now, "login_ok", client, username=username, user_id=user.id)
         uow.commit()
-    return token
-
-
-def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
-    with uow:
-        row = uow.session.execute(
-            select(AppUser, ApiToken.expires_at).join(ApiToken, ApiToken.user_id == AppUser.id)
-            .where(ApiToken.token_hash == _token_hash(token))).first()
-        if row is None or row[1] <= uow.now() or not row[0].active:
-            raise AuthenticationFailed("Invalid or expired token")
-        return _actor(row[0])
+        return _actor(user)
 
 
 def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
@@ -83,6 +156,228 @@ def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
         if user is None or not user.active:
             raise AuthenticationFailed("Please log in")
         return _actor(user)
+
+
+# --- browser sessions ---------------------------------------------------------------------------
+
+def start_session(uow: UnitOfWork, actor: Actor, *, client: Client,
+                  replaces: str | None = None) -> str:
+    """A new session id for a fresh login; the browser's previous session, if any, ends."""
+    session_id = secrets.token_urlsafe(32)
+    with uow:
+        now = uow.now()
+        if replaces:
+            uow.session.execute(update(UserSession).where(
+                UserSession.session_hash == _hash(replaces), UserSession.revoked_at.is_(None))
+                .values(revoked_at=now))
+        uow.session.add(UserSession(
+            session_hash=_hash(session_id), ref=uow.new_ref(), user_id=actor.user_id,
+            created_at=now, last_seen_at=now, address=client.address[:64],
+            user_agent=client.user_agent[:200]))
+        uow.commit()
+    return session_id
+
+
+def actor_for_session(uow: UnitOfWork, session_id: str) -> Actor:
+    """The user of a live session (not revoked, not idle too long, user active)."""
+    with uow:
+        now = uow.now()
+        row = uow.session.execute(
+            select(AppUser, UserSession.id, UserSession.last_seen_at, UserSession.revoked_at)
+            .join(UserSession, UserSession.user_id == AppUser.id)
+            .where(UserSession.session_hash == _hash(session_id))).first()
+        if row is None or not row[0].active:
+            raise AuthenticationFailed("Please log in")
+        user, row_id, last_seen, revoked_at = row
+        if revoked_at is not None or last_seen + SESSION_IDLE <= now:
+            raise AuthenticationFailed("Your session has ended: please log in again")
+        if now - last_seen >= SEEN_EVERY:
+            uow.session.execute(update(UserSession).where(UserSession.id == row_id)
+                                .values(last_seen_at=now))
+            uow.commit()
+        return _actor(user)
+
+
+def end_session(uow: UnitOfWork, session_id: str, *, client: Client) -> None:
+    """Logout: the session can no longer be used, even with a copy of the cookie."""
+    with uow:
+        row = uow.session.scalar(select(UserSession).where(
+            UserSession.session_hash == _hash(session_id), UserSession.revoked_at.is_(None)))
+        if row is None:
+            return
+        row.revoked_at = uow.now()
+        user = uow.session.get(AppUser, row.user_id)
+        _log(uow.session, row.revoked_at, "logout", client,
+             username=user.username if user else "", user_id=row.user_id)
+        uow.commit()
+
+
+def list_sessions(uow: UnitOfWork, actor: Actor, *, current: str | None) -> list[dict[str, Any]]:
+    """The user's live sessions, most recently seen first; ``current`` marks this browser's."""
+    mine = _hash(current) if current else ""
+    with uow:
+        rows = uow.session.scalars(select(UserSession).where(
+            UserSession.user_id == actor.user_id, UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at > uow.now() - SESSION_IDLE)
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()
+        return [{"id": r.ref, "created_at": r.created_at, "last_seen_at": r.last_seen_at,
+                 "address": r.address, "user_agent": r.user_agent,
+                 "current": r.session_hash == mine} for r in rows]
+
+
+def _revoke_sessions(uow: UnitOfWork, actor: Actor, *, keep: str | None,
+                     ref: str | None = None) -> int:
+    match = [UserSession.user_id == actor.user_id, UserSession.revoked_at.is_(None)]
+    if keep:
+        match.append(UserSession.session_hash != _hash(keep))
+    if ref is not None:
+        match.append(UserSession.ref == ref)
+    result = uow.session.execute(update(UserSession).where(*match).values(revoked_at=uow.now()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_session(uow: UnitOfWork, actor: Actor, *, ref: str, client: Client) -> None:
+    with uow:
+        if not _revoke_sessions(uow, actor, keep=None, ref=ref):
+            raise NotFound("Session {ref} not found", ref=ref)
+        _log(uow.session, uow.now(), "session_revoked", client, username=actor.username,
+             user_id=actor.user_id, detail=ref)
+        uow.commit()
+
+
+def revoke_other_sessions(uow: UnitOfWork, actor: Actor, *, current: str | None,
+                          client: Client) -> int:
+    """Log out everywhere but this browser; returns how many sessions ended."""
+    with uow:
+        count = _revoke_sessions(uow, actor, keep=current)
+        _log(uow.session, uow.now(), "session_revoked", client, username=actor.username,
+             user_id=actor.user_id, detail=f"all others ({count})")
+        uow.commit()
+    return count
+
+
+def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new_password: str,
+                    keep_session: str | None, client: Client) -> None:
+    """A new password ends every other session and revokes every API token of the user."""
+    _check_policy("new_password", new_password)
+    with uow:
+        user = uow.session.get(AppUser, actor.user_id)
+        if user is None:
+            raise AuthenticationFailed("Please log in")
+        try:
+            _hasher.verify(user.password_hash, current_password)
+        except (VerifyMismatchError, InvalidHashError):
+            raise ValidationFailed.single("current_password", "is not your current password") from None
+        now = uow.now()
+        user.password_hash = _hasher.hash(new_password)
+        sessions = _revoke_sessions(uow, actor, keep=keep_session)
+        tokens = uow.session.execute(update(ApiToken).where(
+            ApiToken.user_id == actor.user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+        _log(uow.session, now, "password_changed", client, username=actor.username,
+             user_id=actor.user_id, detail=f"{sessions} sessions and {tokens} tokens revoked")
+        uow.commit()
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+def _add_token(uow: UnitOfWork, actor: Actor, *, name: str,
+               lifetime: timedelta) -> tuple[ApiToken, str]:
+    """A new token row and the token itself, which is shown once and never stored."""
+    token = secrets.token_urlsafe(32)
+    now = uow.now()
+    row = ApiToken(token_hash=_hash(token), ref=uow.new_ref(), user_id=actor.user_id, name=name,
+                   created_at=now, expires_at=now + lifetime)
+    uow.session.add(row)
+    return row, token
+
+
+def issue_token(uow: UnitOfWork, actor: Actor, *, hours: int, name: str = "login") -> str:
+    """A bearer token for an API login; only its hash is stored."""
+    with uow:
+        _, token = _add_token(uow, actor, name=name, lifetime=timedelta(hours=hours))
+        uow.commit()
+    return token
+
+
+def _token_out(row: ApiToken) -> dict[str, Any]:
+    return {"id": row.ref, "name": row.name, "created_at": row.created_at,
+            "expires_at": row.expires_at, "last_used_at": row.last_used_at}
+
+
+def create_token(uow: UnitOfWork, actor: Actor, *, name: str, days: int,
+                 client: Client) -> dict[str, Any]:
+    """A named token for an integration, valid ``days``; the answer holds the token, once."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed.single("name", "must be 1 to {n} characters", n=100)
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed.single("days", "must be between 1 and {n}", n=MAX_TOKEN_DAYS)
+    with uow:
+        row, token = _add_token(uow, actor, name=name, lifetime=timedelta(days=days))
+        _log(uow.session, row.created_at, "token_created", client, username=actor.username,
+             user_id=actor.user_id, detail=f"{name} ({row.ref})")
+        uow.commit()
+    return {**_token_out(row), "token": token}
+
+
+def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
+    """The user's tokens that still work, newest first."""
+    with uow:
+        rows = uow.session.scalars(select(ApiToken).where(
+            ApiToken.user_id == actor.user_id, ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > uow.now()).order_by(ApiToken.id.desc())).all()
+        return [_token_out(r) for r in rows]
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, *, ref: str, client: Client) -> None:
+    with uow:
+        row = uow.session.scalar(select(ApiToken).where(
+            ApiToken.ref == ref, ApiToken.user_id == actor.user_id, ApiToken.revoked_at.is_(None)))
+        if row is None:
+            raise NotFound("Token {ref} not found", ref=ref)
+        row.revoked_at = uow.now()
+        _log(uow.session, row.revoked_at, "token_revoked", client, username=actor.username,
+             user_id=actor.user_id, detail=f"{row.name} ({ref})")
+        uow.commit()
+
+
+def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
+    with uow:
+        now = uow.now()
+        row = uow.session.execute(
+            select(AppUser, ApiToken).join(ApiToken, ApiToken.user_id == AppUser.id)
+            .where(ApiToken.token_hash == _hash(token))).first()
+        if row is None or not row[0].active:
+            raise AuthenticationFailed("Invalid token")
+        user, tok = row
+        if tok.revoked_at is not None:
+            raise AuthenticationFailed("This token was revoked")
+        if tok.expires_at <= now:
+            raise AuthenticationFailed("This token has expired")
+        if tok.last_used_at is None or now - tok.last_used_at >= SEEN_EVERY:
+            tok.last_used_at = now
+            uow.commit()
+        return _actor(user)
+
+
+# --- the security log and the signing key -------------------------------------------------------
+
+def security_events(session: Session, *, kind: str | None = None, username: str | None = None,
+                    before: int | None = None, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+    """Events newest first, filtered; returns a page and the cursor of the next one."""
+    query = select(SecurityEvent).order_by(SecurityEvent.id.desc()).limit(limit + 1)
+    if kind:
+        query = query.where(SecurityEvent.kind == kind)
+    if username:
+        query = query.where(SecurityEvent.username == username)
+    if before is not None:
+        query = query.where(SecurityEvent.id < before)
+    rows = session.scalars(query).all()
+    items = [{"id": r.id, "at": r.at, "kind": r.kind, "username": r.username,
+              "address": r.address, "user_agent": r.user_agent, "detail": r.detail}
+             for r in rows[:limit]]
+    return items, (rows[limit - 1].id if len(rows) > limit else None)
 
 
 def secret_key(uow: UnitOfWork) -> str:

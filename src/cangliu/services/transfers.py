@@ -90,28 +90,72 @@ def _new_lines(uow: UnitOfWork, order_id: int, lines: list[TransferLineIn]) -> l
     return rows
 
 
+@dataclass(frozen=True)
+class DestinationIn:
+    """One destination of a replenishment from a single source: its own lines and arrival date."""
+
+    dest: str
+    lines: list[TransferLineIn]
+    expected_arrival: date | None = None
+
+
+def _new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list[TransferLineIn],
+               expected_arrival: date | None, field: str = "") -> TransferOrder:
+    """A draft transfer with its lines; ``field`` prefixes error fields, e.g. ``destinations[1].``."""
+    dst = md.site_by_code(uow.session, dest, field=f"{field}dest")
+    if src.id == dst.id:
+        raise ValidationFailed.single(f"{field}dest", "must differ from the source site")
+    now = uow.now()
+    order = TransferOrder(number=next_number(uow, "transfer", now.date()), state="draft",
+                          source_site_id=src.id, dest_site_id=dst.id,
+                          expected_arrival=expected_arrival, reason=meta.reason,
+                          created_by=meta.actor.username, created_at=now, version=1)
+    uow.session.add(order)
+    uow.session.flush()
+    try:
+        uow.session.add_all(_new_lines(uow, order.id, lines))
+    except ValidationFailed as exc:
+        raise ValidationFailed([replace(e, field=f"{field}{e.field}") for e in exc.errors]) from None
+    uow.session.flush()
+    return order
+
+
 @retrying
 def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
                     lines: list[TransferLineIn], expected_arrival: date | None = None) -> Result:
     def work() -> Result:
         src = md.site_by_code(uow.session, source, field="source")
-        dst = md.site_by_code(uow.session, dest, field="dest")
-        if src.id == dst.id:
-            raise ValidationFailed.single("dest", "must differ from the source site")
-        now = uow.now()
-        order = TransferOrder(number=next_number(uow, "transfer", now.date()), state="draft",
-                              source_site_id=src.id, dest_site_id=dst.id,
-                              expected_arrival=expected_arrival, reason=meta.reason,
-                              created_by=meta.actor.username, created_at=now, version=1)
-        uow.session.add(order)
-        uow.session.flush()
-        uow.session.add_all(_new_lines(uow, order.id, lines))
-        uow.session.flush()
-        return answer(uow, order)
+        return answer(uow, _new_order(uow, meta, src, dest, lines, expected_arrival))
 
     request = {"source": source, "dest": dest, "lines": [vars(x) for x in lines],
                "expected_arrival": expected_arrival, "reason": meta.reason}
     return transact(uow, meta, "create_transfer", request, work)
+
+
+@retrying
+def create_transfers(uow: UnitOfWork, meta: Meta, *, source: str,
+                     destinations: list[DestinationIn]) -> Result:
+    """One source replenishing several sites: a separate transfer per destination, all created in
+    one transaction, so a bad line anywhere creates none of them."""
+    def work() -> Result:
+        if not destinations:
+            raise ValidationFailed.single("destinations", "must have at least one destination")
+        src = md.site_by_code(uow.session, source, field="source")
+        seen: set[str] = set()
+        orders = []
+        for i, d in enumerate(destinations):
+            if d.dest in seen:
+                raise ValidationFailed.single(f"destinations[{i}].dest",
+                                              "site {site} is named twice", site=d.dest)
+            seen.add(d.dest)
+            orders.append(_new_order(uow, meta, src, d.dest, d.lines, d.expected_arrival,
+                                     field=f"destinations[{i}]."))
+        return {"source": source, "transfers": [answer(uow, o) for o in orders]}
+
+    request = {"source": source, "reason": meta.reason, "destinations": [
+        {"dest": d.dest, "expected_arrival": d.expected_arrival,
+         "lines": [vars(x) for x in d.lines]} for d in destinations]}
+    return transact(uow, meta, "create_transfers", request, work)
 
 
 @retrying

@@ -1,5 +1,7 @@
 """The FastAPI application: JSON API under /api/v1, server-rendered pages, static files."""
 
+import re
+import uuid
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -7,12 +9,15 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cangliu import __version__
 from cangliu.config import Settings, get_settings
+from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.services import auth
 from cangliu.web import problems
+from cangliu.web.api import audit as audit_api
 from cangliu.web.api import auth as auth_api
 from cangliu.web.api import counts as counts_api
 from cangliu.web.api import finance as finance_api
@@ -22,13 +27,44 @@ from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.deps import ActorDep, LoginRequired, PageActorDep
+from cangliu.web.pages import account as account_pages
+from cangliu.web.pages import audit as audit_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import masterdata as masterdata_pages
+from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
 from cangliu.web.pages import transfers as transfer_pages
 
 STATIC = Path(__file__).parent / "static"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class AuditContextMiddleware:
+    """Every request's writes carry its address, device and request id (``X-Request-ID``, taken
+    from the caller or made up, and echoed back); the user is added once it is known."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        client = scope.get("client")
+        context = audit.AuditContext(address=client[0] if client else "", request_id=request_id,
+                                     device=headers.get(b"x-device", b"").decode("latin-1")[:64])
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        with audit.scope(context):
+            await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -41,6 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     secret = settings.secret_key or auth.secret_key(db.uow())
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
+    app.add_middleware(AuditContextMiddleware)
     problems.install(app)
 
     @app.exception_handler(LoginRequired)
@@ -59,9 +96,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def docs(actor: PageActorDep) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
 
-    for module in (auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api, finance_api,
-                   masterdata_api, session_pages, stock_pages,
-                   masterdata_pages, transfer_pages, document_pages):
+    # The scrap pages come before the generic /docs/{path} pages, which would claim /docs/scrap.
+    for module in (audit_api, audit_pages,
+                   auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api, finance_api,
+                   masterdata_api, session_pages, account_pages, stock_pages,
+                   masterdata_pages, transfer_pages, scrap_pages, document_pages):
         app.include_router(module.router)
+    app.include_router(stock_api.scrap_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from cangliu.core.errors import AuthenticationFailed, DomainError
 from cangliu.core.permissions import Actor
+from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.services import auth
 from cangliu.web.problems import locale_of
@@ -39,10 +40,34 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+SESSION_KEY = "sid"  # the signed cookie carries the session id (and the CSRF token), nothing else
+
+
+def client_of(request: Request) -> auth.Client:
+    return auth.Client(address=request.client.host if request.client else "",
+                       user_agent=request.headers.get("user-agent", ""))
+
+
+def deny(request: Request, exc: DomainError, actor: Actor | None = None) -> DomainError:
+    """Log a refused request as an ``access_denied`` security event; returns the error to raise."""
+    db: Database = request.app.state.db
+    auth.record_event(db.uow(), "access_denied", client_of(request),
+                      username=actor.username if actor else "",
+                      user_id=actor.user_id if actor else None,
+                      detail=f"{request.method} {request.url.path}: {exc}")
+    return exc
+
+
+def check_csrf(request: Request, submitted: str | None, actor: Actor | None = None) -> None:
     expected = request.session.get("csrf")
     if not expected or not submitted or not secrets.compare_digest(expected, submitted):
-        raise CsrfFailed("The form expired or did not come from this site: reload and try again")
+        raise deny(request, CsrfFailed(
+            "The form expired or did not come from this site: reload and try again"), actor)
 
 
 def _device(request: Request) -> str:
@@ -52,33 +77,45 @@ def _device(request: Request) -> str:
 def current_actor(request: Request, db: DbDep) -> Actor:
     """The user behind an API call: a bearer token, or the browser session plus its CSRF header."""
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        actor = auth.actor_for_token(db.uow(), header[7:].strip())
-    else:
-        user_id = request.session.get("user_id")
-        if not user_id:
-            raise AuthenticationFailed("Please log in")
-        actor = auth.actor_for_user(db.uow(), int(user_id))
-        if request.method not in SAFE_METHODS:
-            check_csrf(request, request.headers.get("x-csrf-token"))
-    return replace(actor, device=_device(request))
+    bearer = header.lower().startswith("bearer ")
+    try:
+        if bearer:
+            actor = auth.actor_for_token(db.uow(), header[7:].strip())
+        else:
+            session_id = request.session.get(SESSION_KEY)
+            if not session_id:
+                raise AuthenticationFailed("Please log in")
+            actor = auth.actor_for_session(db.uow(), str(session_id))
+    except AuthenticationFailed as exc:
+        raise deny(request, exc) from None
+    if not bearer and request.method not in SAFE_METHODS:
+        check_csrf(request, request.headers.get("x-csrf-token"), actor)
+    return audit.bind_actor(replace(actor, device=_device(request)))
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 def page_actor(request: Request, db: DbDep) -> Actor:
-    user_id = request.session.get("user_id")
-    if not user_id:
-        raise LoginRequired()
+    session_id = request.session.get(SESSION_KEY)
     try:
-        actor = auth.actor_for_user(db.uow(), int(user_id))
-    except AuthenticationFailed:
-        request.session.clear()
+        if not session_id:
+            raise AuthenticationFailed("Please log in")
+        actor = auth.actor_for_session(db.uow(), str(session_id))
+    except AuthenticationFailed as exc:
+        request.session.pop(SESSION_KEY, None)
+        deny(request, exc)
         raise LoginRequired() from None
-    return replace(actor, device=_device(request))
+    return audit.bind_actor(replace(actor, device=_device(request)))
+
+
+def admin_page_actor(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
+    if not actor.is_admin:
+        raise deny(request, Forbidden("Only an administrator may open this page"), actor)
+    return actor
 
 
 PageActorDep = Annotated[Actor, Depends(page_actor)]
+AdminPageActorDep = Annotated[Actor, Depends(admin_page_actor)]
 LocaleDep = Annotated[str, Depends(locale_of)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]

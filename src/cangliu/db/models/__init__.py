@@ -1,6 +1,7 @@
 """SQLAlchemy rows, one module per table family."""
 
-from cangliu.db.models.auth import ApiToken, AppUser
+from cangliu.db.models.audit import AuditEvent, AuditHead
+from cangliu.db.models.auth import ApiToken, AppUser, SecurityEvent, UserSession
 from cangliu.db.models.documents import (
     CustomerPrice,
     NumberCounter,
@@ -37,6 +38,8 @@ __all__ = [
     "Allocation",
     "ApiToken",
     "AppUser",
+    "AuditEvent",
+    "AuditHead",
     "Barcode",
     "Category",
     "Customer",
@@ -52,6 +55,7 @@ __all__ = [
     "Reservation",
     "SalesLine",
     "SalesOrder",
+    "SecurityEvent",
     "Setting",
     "Sku",
     "SkuCost",
@@ -63,4 +67,5 @@ __all__ = [
     "SupplierPrice",
     "TransferLine",
     "TransferOrder",
+    "UserSession",
 ]

@@ -1,8 +1,8 @@
-"""Users and API tokens."""
+"""Users, their browser sessions and API tokens, and the security log."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -21,10 +21,49 @@ class AppUser(Base):
 
 
 class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored. ``ref`` names it in lists and URLs."""
+
     __tablename__ = "api_token"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A browser session: the signed cookie carries the random id, the table only its SHA-256."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None]
+
+
+class SecurityEvent(Base):
+    """One login attempt, logout, credential change or denied access; append-only."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (
+        # Login throttling counts recent failures per username and per address.
+        Index("ix_security_event_username_kind_at", "username", "kind", "at"),
+        Index("ix_security_event_address_kind_at", "address", "kind", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    username: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(200))

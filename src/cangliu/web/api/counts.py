@@ -1,11 +1,13 @@
 """Stock counts: /api/v1/counts."""
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from cangliu.db import queries
 from cangliu.services import counts
 from cangliu.services.counts import CountIn
 from cangliu.services.postings import Meta
@@ -38,6 +40,22 @@ def start(body: StartIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None)
     result = counts.start_count(db.uow(), Meta(actor, idempotency_key=key), site=body.site,
                                 zone=body.zone, blind=body.blind)
     return JSONResponse(jsonable(result), status_code=201)
+
+
+State = Literal["counting", "review", "posted", "cancelled"]
+
+
+@router.get("")
+def list_counts(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+                q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                cursor: str | None = None, created_from: date | None = None,
+                created_to: date | None = None) -> Any:
+    """Newest first; a count's creation day is the day its snapshot was taken."""
+    with db.read() as session:
+        items, nxt = queries.stock_counts(session, state=state, site=site, q=q, limit=limit,
+                                          after=cursor, created_from=created_from,
+                                          created_to=created_to)
+    return jsonable({"items": items, "next_cursor": nxt})
 
 
 @router.get("/{number}")

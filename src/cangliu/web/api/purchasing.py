@@ -109,10 +109,12 @@ def create(body: PurchaseIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = N
 @router.get("/purchase-orders")
 def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
                 supplier: str | None = None, q: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Any:
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+                created_from: date | None = None, created_to: date | None = None) -> Any:
     with db.read() as session:
         items, nxt = queries.purchases(session, state=state, site=site, supplier=supplier, q=q,
-                                       limit=limit, after=cursor)
+                                       limit=limit, after=cursor, created_from=created_from,
+                                       created_to=created_to)
     return jsonable({"items": items, "next_cursor": nxt})
 
 

@@ -1,5 +1,6 @@
 """Sales: customer prices and /api/v1/sales-orders."""
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -94,10 +95,12 @@ def create(body: SaleIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None)
 @router.get("/sales-orders")
 def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
                 customer: str | None = None, q: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None) -> Any:
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+                created_from: date | None = None, created_to: date | None = None) -> Any:
     with db.read() as session:
         items, nxt = queries.sales_orders(session, state=state, site=site, customer=customer, q=q,
-                                          limit=limit, after=cursor)
+                                          limit=limit, after=cursor, created_from=created_from,
+                                          created_to=created_to)
     return jsonable({"items": items, "next_cursor": nxt})
 
 

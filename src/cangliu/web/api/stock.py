@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import ScrapReason, StockStatus
@@ -14,12 +15,14 @@ from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import reservations, stock
 from cangliu.services.postings import Meta
-from cangliu.services.scrap import scrap
+from cangliu.services.scrap import get_scrap, list_scraps, scrap
 from cangliu.services.stock import Line
 from cangliu.web.api.schemas import Code, PostingIn, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
+# Scrap documents are read back from the ledger; they are posted with POST /api/v1/stock/scrap.
+scrap_router = APIRouter(prefix="/api/v1/scrap", tags=["stock"])
 
 
 class ReceiveIn(PostingIn):
@@ -78,6 +81,22 @@ class ScrapIn(PostingIn):
     from_status: StockStatus = StockStatus.DAMAGED
     bin: Code | None = None
     lot: str | None = None
+
+
+class ScrapLineIn(Strict):
+    sku: Code
+    qty: Quantity
+    bin: Code | None = None
+    lot: str | None = None
+
+
+class ScrapDocumentIn(PostingIn):
+    """A scrap document of several lines from one site."""
+
+    site: Code
+    reason_code: ScrapReason
+    from_status: StockStatus = StockStatus.DAMAGED
+    lines: Annotated[list[ScrapLineIn], Field(min_length=1, max_length=5000)]
 
 
 class ReserveIn(Strict):
@@ -214,3 +233,28 @@ def moves(sku_code: str, db: DbDep, actor: ActorDep, limit: Limit = 50,
     nxt = items[-1]["id"] if len(items) == limit else None
     return jsonable({"items": [{k: v for k, v in i.items() if k != "id"} for i in items],
                      "next_cursor": encode_cursor(nxt)})
+
+
+@scrap_router.post("", status_code=201)
+def scrap_document_create(body: ScrapDocumentIn, db: DbDep, actor: ActorDep,
+                          key: IdempotencyKey = None) -> Any:
+    """Write off several lines under one SP number (POST /api/v1/stock/scrap takes one line)."""
+    lines = [Line(x.sku, x.qty, x.bin, x.lot) for x in body.lines]
+    return _created(scrap(db.uow(), _meta(actor, body, key), site=body.site,
+                          reason_code=body.reason_code, lines=lines, from_status=body.from_status))
+
+
+@scrap_router.get("")
+def scrap_documents(db: DbDep, actor: ActorDep, site: str | None = None, q: str | None = None,
+                    created_from: date | None = None, created_to: date | None = None,
+                    limit: Limit = 50, cursor: str | None = None) -> Any:
+    """Scrap documents, newest first; dates are inclusive UTC days of the write-off."""
+    items, nxt = list_scraps(db.uow(), site=site, q=q, created_from=created_from,
+                             created_to=created_to, limit=limit, after=cursor)
+    return jsonable({"items": items, "next_cursor": nxt})
+
+
+@scrap_router.get("/{number}")
+def scrap_document(number: str, db: DbDep, actor: ActorDep) -> Any:
+    """One scrap document: site, reason code, operator, time and its lines from the ledger."""
+    return jsonable(get_scrap(db.uow(), number))

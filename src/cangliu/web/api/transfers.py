@@ -10,7 +10,7 @@ from pydantic import Field
 from cangliu.db import queries
 from cangliu.services import transfers
 from cangliu.services.postings import Meta
-from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
 
@@ -30,6 +30,20 @@ class TransferIn(Strict):
     dest: Code
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
     expected_arrival: date | None = None
+    reason: Reason = ""
+
+
+class DestinationLines(Strict):
+    dest: Code
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
+    expected_arrival: date | None = None
+
+
+class TransferBatchIn(Strict):
+    """One source replenishing several destinations: one transfer order per destination."""
+
+    source: Code
+    destinations: Annotated[list[DestinationLines], Field(min_length=1, max_length=200)]
     reason: Reason = ""
 
 
@@ -69,13 +83,27 @@ def create(body: TransferIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = N
     return JSONResponse(jsonable(result), status_code=201)
 
 
+@router.post("/batch", status_code=201)
+def create_batch(body: TransferBatchIn, db: DbDep, actor: ActorDep,
+                 key: IdempotencyKey = None) -> Any:
+    """Create a draft transfer per destination, all or nothing; answers ``{"source", "transfers"}``."""
+    destinations = [DestinationIn(d.dest, [TransferLineIn(x.sku, x.qty, x.lot) for x in d.lines],
+                                  d.expected_arrival) for d in body.destinations]
+    result = transfers.create_transfers(db.uow(), _meta(actor, body.reason, key),
+                                        source=body.source, destinations=destinations)
+    return JSONResponse(jsonable(result), status_code=201)
+
+
 @router.get("")
 def list_transfers(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
                    q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   cursor: str | None = None) -> Any:
+                   cursor: str | None = None, created_from: date | None = None,
+                   created_to: date | None = None) -> Any:
+    """Newest first; ``created_from`` / ``created_to`` are inclusive days (UTC) of creation."""
     with db.read() as session:
         items, nxt = queries.transfers(session, state=state, site=site, q=q, limit=limit,
-                                       after=cursor)
+                                       after=cursor, created_from=created_from,
+                                       created_to=created_to)
     return jsonable({"items": items, "next_cursor": nxt})
 
 

@@ -22,7 +22,7 @@ from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.web.deps import DbDep, PageActorDep, check_csrf
 from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
-from cangliu.web.pages.transfers import errors_of
+from cangliu.web.pages.transfers import date_filters, errors_of
 from cangliu.web.pdf import document_pdf
 from cangliu.web.problems import locale_of
 
@@ -163,16 +163,36 @@ def _choices(db: Any) -> dict[str, list[dict[str, Any]]]:
                 for kind in ("site", "supplier", "customer")}
 
 
+def _partner(page: Page) -> str | None:
+    """The partner a list filters on: the supplier of a purchase, the customer of a sale."""
+    return next((f for f in page.new_fields if f in ("supplier", "customer")), None)
+
+
 @router.get("/docs/{path}", response_class=HTMLResponse)
 def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
-              q: str | None = None, cursor: str | None = None) -> Response:
+              q: str | None = None, cursor: str | None = None, site: str | None = None,
+              partner: str | None = None, created_from: str | None = None,
+              created_to: str | None = None) -> Response:
     page = PAGES.get(path)
     if page is None:
         return Response(status_code=404)
-    with db.read() as session:
-        items, nxt = page.list(session, state=state or None, q=q or None, after=cursor)
-    return render(request, "doc_list.html", actor, path=path, page=page, items=items,
-                  next_cursor=nxt, filters={"state": state or "", "q": q or ""})
+    filters = {"state": state or "", "q": q or "", "site": site or "", "partner": partner or "",
+               "created_from": created_from or "", "created_to": created_to or ""}
+    partner_field = _partner(page)
+    by_partner = {partner_field: partner or None} if partner_field else {}
+    items: list[dict[str, Any]] = []
+    nxt, errors, status = None, [], 200
+    try:
+        start, end = date_filters(created_from, created_to)
+        with db.read() as session:
+            items, nxt = page.list(session, state=state or None, q=q or None, after=cursor,
+                                   site=site or None, created_from=start, created_to=end,
+                                   **by_partner)
+    except DomainError as exc:
+        errors, status = errors_of(request, exc), exc.status
+    return render(request, "doc_list.html", actor, status_code=status, path=path, page=page,
+                  items=items, next_cursor=nxt, filters=filters, errors=errors,
+                  choices=_choices(db), partner_field=partner_field)
 
 
 @router.get("/docs/{path}/new", response_class=HTMLResponse)
@@ -204,17 +224,32 @@ def detail(path: str, number: str, request: Request, db: DbDep, actor: PageActor
                   picks=_pick_list(db, path, d), putaway=_putaway(db, path, d), errors=[])
 
 
-@router.get("/docs/{path}/{number}/pdf")
-def pdf(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
-    page = PAGES[path]
-    d = page.get(db.uow(), number)
-    locale = locale_of(request)
+def _printable(page: Page, d: dict[str, Any], locale: str) -> dict[str, Any]:
+    """What the print view and the PDF show: title, number, header fields, lines."""
     header = [(translate(locale, k), str(v)) for k, v in d.items()
               if k not in ("number", "lines", "allowed_actions") and v not in (None, "")]
     columns = list(d["lines"][0]) if d["lines"] else []
     rows = [[ln[c] if ln[c] is not None else "" for c in columns] for ln in d["lines"]]
-    body = document_pdf(title=translate(locale, page.title), number=number, header=header,
-                        columns=[translate(locale, c) for c in columns], rows=rows)
+    return {"title": translate(locale, page.title), "number": d["number"], "header": header,
+            "columns": [translate(locale, c) for c in columns], "rows": rows}
+
+
+@router.get("/docs/{path}/{number}/print", response_class=HTMLResponse)
+def print_view(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep
+               ) -> Response:
+    page = PAGES.get(path)
+    if page is None:
+        return Response(status_code=404)
+    return render(request, "doc_print.html", actor,
+                  **_printable(page, page.get(db.uow(), number), locale_of(request)))
+
+
+@router.get("/docs/{path}/{number}/pdf")
+def pdf(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+    page = PAGES.get(path)
+    if page is None:
+        return Response(status_code=404)
+    body = document_pdf(**_printable(page, page.get(db.uow(), number), locale_of(request)))
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 

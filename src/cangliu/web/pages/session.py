@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import AuthenticationFailed
 from cangliu.services import auth
-from cangliu.web.deps import DbDep, check_csrf
+from cangliu.web.deps import SESSION_KEY, DbDep, check_csrf, client_of
 from cangliu.web.i18n import LOCALES
 from cangliu.web.pages.render import render
 
@@ -29,19 +29,32 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form()],
           password: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/stock") -> HTMLResponse | RedirectResponse:
     check_csrf(request, csrf_token)
+    client = client_of(request)
     try:
-        actor = auth.authenticate(db.uow(), username=username, password=password)
+        actor = auth.authenticate(db.uow(), username=username, password=password, client=client)
     except AuthenticationFailed as exc:
         return render(request, "login.html", None, status_code=401, next=_safe_next(next),
                       error=exc.message, username=username)
-    request.session.clear()  # a fresh session at login
-    request.session["user_id"] = actor.user_id
+    except auth.LoginThrottled as exc:
+        response = render(request, "login.html", None, status_code=429, next=_safe_next(next),
+                          error=exc.message, error_params=exc.params, username=username)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    # Never keep a session id the browser brought along (session fixation): always a new one.
+    previous = request.session.get(SESSION_KEY)
+    session_id = auth.start_session(db.uow(), actor, client=client,
+                                    replaces=str(previous) if previous else None)
+    request.session.clear()
+    request.session[SESSION_KEY] = session_id
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def logout(request: Request, db: DbDep, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
     check_csrf(request, csrf_token)
+    session_id = request.session.get(SESSION_KEY)
+    if session_id:
+        auth.end_session(db.uow(), str(session_id), client=client_of(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

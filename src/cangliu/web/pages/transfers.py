@@ -1,5 +1,7 @@
 """调拨单 / Transfer order pages: list, new (lines typed or scanned), detail with actions, print, PDF."""
 
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -9,7 +11,7 @@ from cangliu.core.errors import DomainError, FieldError, ValidationFailed
 from cangliu.db import queries
 from cangliu.services import masterdata, transfers
 from cangliu.services.postings import Meta
-from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
+from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
 from cangliu.web.deps import DbDep, PageActorDep, check_csrf
 from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
@@ -39,16 +41,41 @@ def errors_of(request: Request, exc: DomainError) -> list[FieldError]:
     return [FieldError("", translate(locale, exc.message, **exc.params))]
 
 
+def parse_day(value: str | None, field: str) -> date | None:
+    """A date typed in a filter bar (YYYY-MM-DD); empty means no bound."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailed.single(field, "must be a date (YYYY-MM-DD)") from None
+
+
+def date_filters(created_from: str | None, created_to: str | None
+                 ) -> tuple[date | None, date | None]:
+    """The filter bar's two creation dates, each checked on its own."""
+    return parse_day(created_from, "created_from"), parse_day(created_to, "created_to")
+
+
 @router.get("/transfers", response_class=HTMLResponse)
 def list_page(request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
-              site: str | None = None, q: str | None = None, cursor: str | None = None
-              ) -> HTMLResponse:
+              site: str | None = None, q: str | None = None, cursor: str | None = None,
+              created_from: str | None = None, created_to: str | None = None) -> HTMLResponse:
+    filters = {"state": state or "", "site": site or "", "q": q or "",
+               "created_from": created_from or "", "created_to": created_to or ""}
+    items: list[dict[str, Any]] = []
+    nxt, errors, status = None, [], 200
     with db.read() as session:
-        items, nxt = queries.transfers(session, state=state or None, site=site or None,
-                                       q=q or None, after=cursor)
+        try:
+            start, end = date_filters(created_from, created_to)
+            items, nxt = queries.transfers(session, state=state or None, site=site or None,
+                                           q=q or None, after=cursor, created_from=start,
+                                           created_to=end)
+        except DomainError as exc:
+            errors, status = errors_of(request, exc), exc.status
         sites, _ = masterdata.list_records(session, "site", limit=500)
-    return render(request, "transfers.html", actor, items=items, next_cursor=nxt, sites=sites,
-                  filters={"state": state or "", "site": site or "", "q": q or ""})
+    return render(request, "transfers.html", actor, status_code=status, items=items,
+                  next_cursor=nxt, sites=sites, filters=filters, errors=errors)
 
 
 @router.get("/transfers/new", response_class=HTMLResponse)
@@ -58,21 +85,58 @@ def new_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
     return render(request, "transfer_new.html", actor, sites=sites, values={}, errors=[])
 
 
+SEVERAL = "*"  # the destination choice meaning "each line names its destination"
+
+
+def parse_destination_lines(text: str) -> list[DestinationIn]:
+    """``DEST SKU QTY [LOT]`` per line, grouped into one destination each in order of appearance."""
+    grouped: dict[str, list[TransferLineIn]] = {}
+    for i, raw in enumerate(ln for ln in text.splitlines() if ln.strip()):
+        parts = raw.replace(",", " ").replace("\t", " ").split()
+        if len(parts) < 3:
+            raise ValidationFailed.single(f"lines[{i}]",
+                                          "write the destination site, the SKU code and the quantity")
+        grouped.setdefault(parts[0], []).append(
+            TransferLineIn(parts[1], parts[2], parts[3] if len(parts) > 3 else None))
+    if not grouped:
+        raise ValidationFailed.single("lines", "must have at least one line")
+    return [DestinationIn(dest, lines) for dest, lines in grouped.items()]
+
+
+def _create(db: Any, meta: Meta, values: dict[str, str]) -> list[dict[str, Any]]:
+    """Create the transfer(s) the form describes."""
+    arrival = parse_day(values["expected_arrival"], "expected_arrival")
+    if values["dest"] == SEVERAL:
+        destinations = [replace(d, expected_arrival=arrival)
+                        for d in parse_destination_lines(values["lines"])]
+        return list(transfers.create_transfers(db.uow(), meta, source=values["source"],
+                                               destinations=destinations)["transfers"])
+    return [transfers.create_transfer(db.uow(), meta, source=values["source"], dest=values["dest"],
+                                      lines=parse_lines(values["lines"]), expected_arrival=arrival)]
+
+
 @router.post("/transfers/new", response_model=None)
 async def create(request: Request, db: DbDep, actor: PageActorDep) -> Any:
+    """One transfer opens its page; several are listed on a fresh form. Posting the same form
+    again (its key) answers the same transfers and creates nothing more."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = {k: str(form.get(k, "")) for k in ("source", "dest", "lines", "reason", "key")}
+    values = {k: str(form.get(k, "")) for k in ("source", "dest", "lines", "reason", "key",
+                                                 "expected_arrival")}
+    meta = Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None)
     try:
-        result = transfers.create_transfer(
-            db.uow(), Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None),
-            source=values["source"], dest=values["dest"], lines=parse_lines(values["lines"]))
+        created = _create(db, meta, values)
     except DomainError as exc:
         with db.read() as session:
             sites, _ = masterdata.list_records(session, "site", limit=500)
         return render(request, "transfer_new.html", actor, status_code=exc.status, sites=sites,
                       values=values, errors=errors_of(request, exc))
-    return RedirectResponse(f"/transfers/{result['number']}", status_code=303)
+    if len(created) == 1:
+        return RedirectResponse(f"/transfers/{created[0]['number']}", status_code=303)
+    with db.read() as session:
+        sites, _ = masterdata.list_records(session, "site", limit=500)
+    return render(request, "transfer_new.html", actor, status_code=201, sites=sites, values={},
+                  errors=[], created=created)
 
 
 @router.get("/transfers/{number}", response_class=HTMLResponse)
