@@ -12,7 +12,7 @@ from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
-from cangliu.services import auth, demo
+from cangliu.services import auth, demo, demo_users
 from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 
@@ -72,7 +72,7 @@ def load_demo() -> None:
         console.print("demo already loaded")
     else:
         actor = auth.authenticate(db.uow(), username=user, password=password) if password else None
-        if actor is None:
+        if actor is None or password is None:
             console.print("[red]the demo loads into a fresh database only[/red]")
             raise typer.Exit(1)
         with Progress(console=console, transient=True) as bar:
@@ -81,6 +81,11 @@ def load_demo() -> None:
                                progress=lambda _s, done, total: bar.update(task, completed=done))
         console.print(f"demo loaded: {counts['sites']} sites, {counts['skus']} SKUs, "
                       f"{counts['postings']} postings, {counts['documents']} documents")
+        people = demo_users.create(db, actor, password)
+        console.print("Demo users / 演示用户 (same password as admin / 密码同管理员):")
+        for person in people:
+            console.print(f"  [cyan]{person.username:<10}[/cyan] {person.display_name}  "
+                          f"role {person.role}, scope {person.scope_label}")
     _print_login(user, password)
 
 

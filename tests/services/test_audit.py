@@ -19,13 +19,18 @@ from cangliu.db.models import AuditEvent
 from cangliu.services import (
     accounts,
     auth,
+    comments,
     counts,
+    history,
+    locks,
     masterdata,
     periods,
     purchasing,
+    roles,
     sales,
     scrap,
     stock,
+    tasks,
     transfers,
 )
 from cangliu.services.audit import Filters, list_events, verify_chain
@@ -34,6 +39,7 @@ from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn
 from cangliu.services.stock import Line
+from cangliu.services.tasks import TaskIn
 from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
 from tests.conftest import PASSWORD
 
@@ -279,6 +285,20 @@ WRITES = {
     "auth.create_token": lambda db, a, m, w: auth.create_token(
         db.uow(), a, name="erp", days=5, client=CLIENT),
     "auth.revoke_token": lambda db, a, m, w: auth.revoke_token(db.uow(), a, ref=w["num"], client=CLIENT),
+    "roles.save_role": lambda db, a, m, w: roles.save_role(
+        db.uow(), a, "auditor", name="审计员", permissions=["audit.view"]),
+    "roles.set_assignments": lambda db, a, m, w: roles.set_assignments(
+        db.uow(), a, "admin", [{"role": "admin"}, {"role": "finance", "scope": "region",
+                                                    "region": "华东"}]),
+    "masterdata.delete_record": lambda db, a, m, w: masterdata.delete_record(
+        db.uow(), a, "customer", "CUS-1", 1),
+    "history.restore": lambda db, a, m, w: history.restore(
+        db.uow(), a, "sku", "SKU-1", 1, w["num"]),
+    "locks.acquire": lambda db, a, m, w: locks.acquire(db.uow(), a, "sku", "SKU-1"),
+    "tasks.create_task": lambda db, a, m, w: tasks.create_task(
+        db.uow(), a, TaskIn("盘点 A 区", assignee="admin")),
+    "comments.add_comment": lambda db, a, m, w: comments.add_comment(
+        db.uow(), a, kind="purchase", number=w["num"], body="请尽快收货 @admin"),
 }
 # What each case needs first: a document (or token) in the right state, named by w["num"].
 PREPARE = {
@@ -294,6 +314,7 @@ PREPARE = {
     "counts.record_counts": ("count", "counting"), "counts.submit_count": ("count", "recorded"),
     "counts.post_count": ("count", "submitted"), "counts.reopen_count": ("count", "submitted"),
     "counts.cancel_count": ("count", "counting"),
+    "comments.add_comment": ("po", "draft"),
 }
 
 
@@ -302,6 +323,9 @@ def test_every_service_write_leaves_an_audit_row_naming_its_actor(db, world, net
     if name in PREPARE:
         kind, state = PREPARE[name]
         world["num"] = world[kind](state)
+    if name == "history.restore":  # a second version of SKU-1 to go back from
+        world["num"] = masterdata.update_record(db.uow(), network, "sku", "SKU-1", 1,
+                                                {"name": "矿泉水 1L"})["version"]
     if name == "auth.revoke_token":
         world["num"] = auth.create_token(db.uow(), network, name="old", days=1, client=CLIENT)["id"]
     mark = last_id(db)

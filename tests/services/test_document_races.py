@@ -11,10 +11,8 @@ Workers start together at a barrier, each with its own unit of work, as separate
 would. SQLite lets one writer in at a time (``BEGIN IMMEDIATE``), so it races fewer workers.
 """
 
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -47,29 +45,10 @@ from cangliu.services.sales import LineQty, SalesLineIn
 from cangliu.services.stock import Line
 from cangliu.services.transfers import ReceiptLineIn, TransferLineIn
 from cangliu.services.verify import verify
+from tests.races import race
 
 Outcome = Result | Exception
 Action = Callable[[Database, Meta, str], Result]
-
-
-def workers(db: Database) -> int:
-    return 4 if db.dialect == "sqlite" else 8
-
-
-def race(db: Database, call: Callable[[int], Result]) -> list[Outcome]:
-    """Run ``call(i)`` on every worker at the same moment; what each returned or raised."""
-    n = workers(db)
-    start = threading.Barrier(n, timeout=30)
-
-    def worker(i: int) -> Outcome:
-        start.wait()
-        try:
-            return call(i)
-        except Exception as exc:  # handed back to the test, which asserts on its type
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(worker, range(n)))
 
 
 def _no_surprises(outcomes: list[Outcome], allowed: tuple[type[Exception], ...]) -> None:

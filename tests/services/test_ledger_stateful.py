@@ -358,7 +358,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def pick_reservation(self, data: st.DataObject) -> str:
         """Mostly an open reservation, sometimes any (closed ones must be refused)."""
-        refs = sorted(self.model.reservations)
+        refs = list(self.model.reservations)  # in creation order: refs are random
         open_refs = [r for r in refs if self.model.open_parts(r)]
         if open_refs and data.draw(usually, label="prefer open"):
             refs = open_refs

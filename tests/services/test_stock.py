@@ -98,7 +98,8 @@ def reserve(db, meta, qty, *, site="WH", sku="SKU-1") -> dict:
 def test_a_receipt_puts_stock_on_hand_and_available_at_the_site(db, meta):
     result = receive(db, meta, "10")
     assert result["moves"] == [{"sku": "SKU-1", "qty": "10", "from": "@supplier", "to": "WH",
-                                "from_status": "available", "to_status": "available", "lot": ""}]
+                                "from_status": "available", "to_status": "available", "lot": "",
+                                "unit_cost": "0", "value": "0"}]
     row = figures(db, "SKU-1", "WH")
     assert (row["on_hand"], row["available"], row["reserved"]) == (10, 10, 0)
 

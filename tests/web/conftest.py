@@ -27,17 +27,25 @@ def api(app):
         yield client
 
 
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def login(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
+    """A client logged in as ``username`` through the login form, like a person; ``client.csrf``
+    is the token of its new session."""
+    client = TestClient(app)
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": csrf_of(client.get("/login").text),
+                                           "next": "/stock"}, follow_redirects=False)
+    assert response.status_code == 303
+    # A new session starts at login, with a new CSRF token.
+    client.csrf = csrf_of(client.get("/account").text)  # type: ignore[attr-defined]
+    return client
+
+
 @pytest.fixture
 def browser(app):
-    """A client logged in through the login form, like a person."""
-    with TestClient(app) as client:
-        page = client.get("/login")
-        csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-        response = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                               "csrf_token": csrf, "next": "/stock"},
-                               follow_redirects=False)
-        assert response.status_code == 303
-        # A new session starts at login, with a new CSRF token.
-        page = client.get("/stock").text
-        client.csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    """A client logged in as the administrator through the login form."""
+    with login(app, "admin") as client:
         yield client

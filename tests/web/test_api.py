@@ -38,7 +38,8 @@ def test_receive_then_single_view_shows_the_quantities_by_site(api):
     assert response.status_code == 201, response.text
     assert response.json()["moves"][0] == {"sku": "SKU-1", "qty": "12", "from": "@supplier",
                                            "to": "WH", "from_status": "available",
-                                           "to_status": "available", "lot": ""}
+                                           "to_status": "available", "lot": "",
+                                           "unit_cost": "0", "value": "0"}
     api.post("/api/v1/stock/reserve", json={"sku": "SKU-1", "site": "WH", "qty": "5"})
     view = api.get("/api/v1/stock/SKU-1").json()
     row = view["sites"][0]

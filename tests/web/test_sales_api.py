@@ -47,7 +47,7 @@ def test_editing_a_draft_with_a_stale_version_answers_409_with_the_current_one(a
     assert stale.status_code == 409
     body = stale.json()
     assert body["current_version"] == 2 and body["current"]["channel"] == "online"
-    assert body["detail"] == "This record was changed by someone else (now version 2)"
+    assert body["detail"] == "This record was changed by admin (now version 2)"
     assert api.get(f"/api/v1/sales-orders/{number}").json()["channel"] == "online"
 
 

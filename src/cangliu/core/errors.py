@@ -6,6 +6,7 @@ fills in ``params``.
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -51,14 +52,45 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
-class StaleVersion(Conflict):
-    """An edit based on an old version: nothing is overwritten; the caller sees what changed."""
+@dataclass(frozen=True)
+class FieldChange:
+    """One field another user changed since the version an edit was based on."""
 
-    def __init__(self, current_version: int, changed: dict[str, object]) -> None:
-        super().__init__("This record was changed by someone else (now version {version})",
-                         version=current_version)
+    field: str
+    before: object  # the value at the edit's version (None when it cannot be told)
+    after: object  # the value now
+
+
+class StaleVersion(Conflict):
+    """An edit based on an old version: nothing is overwritten; the caller sees what changed,
+    who saved the current version and when. ``changed`` is the current record."""
+
+    def __init__(self, current_version: int, changed: dict[str, object], *,
+                 saved_by: str = "", saved_at: datetime | None = None,
+                 changes: tuple[FieldChange, ...] = ()) -> None:
+        if saved_by:
+            super().__init__("This record was changed by {user} (now version {version})",
+                             user=saved_by, version=current_version)
+        else:
+            super().__init__("This record was changed by someone else (now version {version})",
+                             version=current_version)
         self.current_version = current_version
         self.changed = changed
+        self.saved_by = saved_by
+        self.saved_at = saved_at
+        self.changes = changes
+
+
+class Locked(DomainError):
+    """Someone else holds a live edit lock on the record: their editing session wins."""
+
+    status = 423
+    title = "Locked"
+
+    def __init__(self, holder: str, expires_at: datetime) -> None:
+        super().__init__("Being edited by {user}", user=holder)
+        self.holder = holder
+        self.expires_at = expires_at
 
 
 class IdempotencyMismatch(DomainError):

@@ -27,13 +27,16 @@ from cangliu.db.base import Base
 from cangliu.db.models import AuditEvent, AuditHead
 
 # The ledger's own high-volume tables (immutable or projections of it), the session and
-# security logs, and the audit tables themselves; every other table is audited.
+# security logs, the audit tables themselves and notifications (messages about audited actions);
+# every other table is audited.
 NOT_AUDITED = frozenset({
     "stock_move", "stock_balance", "reservation", "idempotency_record", "sku_cost", "cost_layer",
     "number_counter", "user_session", "security_event", "audit_event", "audit_head",
+    "notification",
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
-BOOKKEEPING = {"api_token": frozenset({"last_used_at"})}
+BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),
+               "edit_lock": frozenset({"expires_at"})}  # renewing a held edit lock
 SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash"})
 SECRET_SETTINGS = frozenset({"secret_key"})
 REDACTED = "***"

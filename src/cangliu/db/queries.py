@@ -31,6 +31,7 @@ from cangliu.db.models import (
     Location,
     PurchaseLine,
     PurchaseOrder,
+    Reservation,
     SalesOrder,
     Sku,
     StockBalance,
@@ -42,6 +43,8 @@ from cangliu.db.models import (
 from cangliu.db.types import Exact, from_units
 
 ZERO = Decimal(0)
+# A user's site scope for a read: None is every site.
+Scope = frozenset[int] | None
 FIGURES = ("on_hand", "reserved", "available", "in_transit_in", "in_transit_out", "on_order",
            "quality_hold", "damaged")
 
@@ -99,7 +102,7 @@ def _figures_of(units: Sequence[int]) -> dict[str, Decimal]:
 
 def _single_view_statement() -> Select[Any]:
     figures = _figures(lambda sku_id: sku_id == bindparam("sku_id"))
-    return (select(Location.code, Location.name, Location.region,
+    return (select(Location.id, Location.code, Location.name, Location.region,
                    *[figures.c[name] for name in _SUMMED])
             .join(Location, Location.id == figures.c.site_id).order_by(Location.code))
 
@@ -109,13 +112,15 @@ _SKU_BY_CODE = select(Sku.id, Sku.code, Sku.name, Sku.name_en, Sku.uom).where(
     Sku.code == bindparam("code"))
 
 
-def single_view(session: Session, sku_code: str) -> dict[str, Any]:
-    """One SKU across the network: a row per site that holds it, has it in transit or on order."""
+def single_view(session: Session, sku_code: str, scope: Scope = None) -> dict[str, Any]:
+    """One SKU across the network: a row per site that holds it, has it in transit or on order
+    (within ``scope``; the totals add up the rows shown)."""
     sku = session.execute(_SKU_BY_CODE, {"code": sku_code}).first()
     if sku is None:
         raise NotFound("No SKU {code}", code=sku_code)
-    sites = [{"site": r[0], "site_name": r[1], "region": r[2], **_figures_of(r[3:])}
-             for r in session.connection().execute(_SINGLE_VIEW, {"sku_id": sku.id})]
+    sites = [{"site": r[1], "site_name": r[2], "region": r[3], **_figures_of(r[4:])}
+             for r in session.connection().execute(_SINGLE_VIEW, {"sku_id": sku.id})
+             if scope is None or r[0] in scope]
     totals = {f: sum((s[f] for s in sites), ZERO) for f in FIGURES}
     return {"sku": sku.code, "name": sku.name, "name_en": sku.name_en, "uom": sku.uom,
             "sites": sites, "total": totals}
@@ -127,6 +132,7 @@ class StockFilter:
     region: str | None = None
     category: str | None = None
     q: str | None = None
+    scope: Scope = None  # the sites the reader may see
 
 
 _PAST_ALL_SITES = "\U0010ffff"  # a cursor after every site of its SKU
@@ -179,6 +185,8 @@ def network(session: Session, flt: StockFilter, *, limit: int = 50,
             query = query.where(site.code == flt.site)
         if flt.region:
             query = query.where(site.region == flt.region)
+        if flt.scope is not None:
+            query = query.where(site.id.in_(flt.scope))
         if after:
             query = query.where(tuple_(Sku.code, site.code) > tuple_(literal(after[0]), literal(after[1])))
         params = {"window_ids": [sku_id for sku_id, _ in window_rows]} if ids is _WINDOW_IDS else {}
@@ -193,9 +201,9 @@ def network(session: Session, flt: StockFilter, *, limit: int = 50,
         after = (window_rows[-1].code, _PAST_ALL_SITES)
 
 
-def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id: int | None = None
-                 ) -> list[dict[str, Any]]:
-    """A SKU's moves, newest first: who, when, what, why, which document."""
+def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id: int | None = None,
+                 scope: Scope = None) -> list[dict[str, Any]]:
+    """A SKU's moves, newest first: who, when, what, why, which document (touching ``scope``)."""
     if session.scalar(select(Sku.id).where(Sku.code == sku_code)) is None:
         raise NotFound("No SKU {code}", code=sku_code)
     src, dst = aliased(Location), aliased(Location)
@@ -205,6 +213,8 @@ def move_history(session: Session, sku_code: str, *, limit: int = 50, before_id:
              .where(Sku.code == sku_code).order_by(StockMove.id.desc()).limit(limit))
     if before_id:
         query = query.where(StockMove.id < before_id)
+    if scope is not None:
+        query = query.where(or_(src.site_id.in_(scope), dst.site_id.in_(scope)))
     return [{"id": m.id, "ref": m.ref, "operation": m.operation, "qty": m.qty, "uom": m.uom,
              "from": s, "to": d, "from_status": m.from_status, "to_status": m.to_status,
              "lot": m.lot, "reason": m.reason, "operator": m.operator, "device": m.device,
@@ -247,15 +257,18 @@ def _day_start(day: date) -> datetime:
 
 def transfers(session: Session, *, state: str | None = None, site: str | None = None,
               q: str | None = None, limit: int = 50, after: str | None = None,
-              created_from: date | None = None, created_to: date | None = None
-              ) -> tuple[list[dict[str, Any]], str | None]:
-    """Transfer orders; ``site`` matches either end."""
+              created_from: date | None = None, created_to: date | None = None,
+              scope: Scope = None) -> tuple[list[dict[str, Any]], str | None]:
+    """Transfer orders; ``site`` matches either end, and so does ``scope``."""
     src, dst = aliased(Location), aliased(Location)
     query = (select(TransferOrder, src.code, dst.code)
              .join(src, src.id == TransferOrder.source_site_id)
              .join(dst, dst.id == TransferOrder.dest_site_id))
     if site:
         query = query.where(or_(src.code == site, dst.code == site))
+    if scope is not None:
+        query = query.where(or_(TransferOrder.source_site_id.in_(scope),
+                                TransferOrder.dest_site_id.in_(scope)))
     return _document_page(session, query, TransferOrder, state=state, q=q, limit=limit, after=after,
                           created_from=created_from, created_to=created_to,
                           to_item=lambda t, s, d: {
@@ -268,7 +281,8 @@ def transfers(session: Session, *, state: str | None = None, site: str | None = 
 def purchases(session: Session, *, state: str | None = None, site: str | None = None,
               supplier: str | None = None, q: str | None = None, limit: int = 50,
               after: str | None = None, created_from: date | None = None,
-              created_to: date | None = None) -> tuple[list[dict[str, Any]], str | None]:
+              created_to: date | None = None,
+        scope: Scope = None) -> tuple[list[dict[str, Any]], str | None]:
     query = (select(PurchaseOrder, Location.code, Supplier.code)
              .join(Location, Location.id == PurchaseOrder.site_id)
              .join(Supplier, Supplier.id == PurchaseOrder.supplier_id))
@@ -276,6 +290,8 @@ def purchases(session: Session, *, state: str | None = None, site: str | None = 
         query = query.where(Location.code == site)
     if supplier:
         query = query.where(Supplier.code == supplier)
+    if scope is not None:
+        query = query.where(PurchaseOrder.site_id.in_(scope))
     return _document_page(session, query, PurchaseOrder, state=state, q=q, limit=limit, after=after,
                           created_from=created_from, created_to=created_to,
                           to_item=lambda p, site_code, sup: {
@@ -288,7 +304,8 @@ def purchases(session: Session, *, state: str | None = None, site: str | None = 
 def sales_orders(session: Session, *, state: str | None = None, site: str | None = None,
                  customer: str | None = None, q: str | None = None, limit: int = 50,
                  after: str | None = None, created_from: date | None = None,
-                 created_to: date | None = None) -> tuple[list[dict[str, Any]], str | None]:
+                 created_to: date | None = None,
+        scope: Scope = None) -> tuple[list[dict[str, Any]], str | None]:
     query = (select(SalesOrder, Location.code, Customer.code)
              .join(Location, Location.id == SalesOrder.site_id)
              .join(Customer, Customer.id == SalesOrder.customer_id))
@@ -296,6 +313,8 @@ def sales_orders(session: Session, *, state: str | None = None, site: str | None
         query = query.where(Location.code == site)
     if customer:
         query = query.where(Customer.code == customer)
+    if scope is not None:
+        query = query.where(SalesOrder.site_id.in_(scope))
     return _document_page(session, query, SalesOrder, state=state, q=q, limit=limit, after=after,
                           created_from=created_from, created_to=created_to,
                           to_item=lambda o, site_code, cust: {
@@ -307,11 +326,14 @@ def sales_orders(session: Session, *, state: str | None = None, site: str | None
 def stock_counts(session: Session, *, state: str | None = None, site: str | None = None,
                  q: str | None = None, limit: int = 50, after: str | None = None,
                  created_from: date | None = None, created_to: date | None = None
-                 ) -> tuple[list[dict[str, Any]], str | None]:
+                 ,
+        scope: Scope = None) -> tuple[list[dict[str, Any]], str | None]:
     """Stock counts; a count is created when its snapshot is taken."""
     query = select(StockCount, Location.code).join(Location, Location.id == StockCount.site_id)
     if site:
         query = query.where(Location.code == site)
+    if scope is not None:
+        query = query.where(StockCount.site_id.in_(scope))
     return _document_page(session, query, StockCount, state=state, q=q, limit=limit, after=after,
                           created=StockCount.snapshot_at, created_from=created_from,
                           created_to=created_to,
@@ -319,3 +341,48 @@ def stock_counts(session: Session, *, state: str | None = None, site: str | None
                               "number": c.number, "state": c.state, "site": site,
                               "blind": c.blind, "snapshot_at": c.snapshot_at,
                               "posted_at": c.posted_at})
+
+
+# Document resources and where their sites are: a document is seen at any of its sites.
+DOCUMENT_SITES: dict[str, tuple[Any, ...]] = {
+    "transfer": (TransferOrder, TransferOrder.source_site_id, TransferOrder.dest_site_id),
+    "purchase": (PurchaseOrder, PurchaseOrder.site_id),
+    "sales": (SalesOrder, SalesOrder.site_id),
+    "count": (StockCount, StockCount.site_id),
+    "scrap": (),
+}
+
+
+def document_sites(uow: Any, resource: str, number: str) -> list[int] | None:
+    """The sites of a document (None: no such document)."""
+    with uow:
+        if resource == "scrap":
+            sites = uow.session.scalars(
+                select(Location.site_id).join(StockMove, StockMove.from_location_id == Location.id)
+                .where(StockMove.document_type == "scrap", StockMove.document_number == number)
+                .distinct()).all()
+            return [s for s in sites if s is not None] or None
+        model, *columns = DOCUMENT_SITES[resource]
+        row = uow.session.execute(select(*columns).where(model.number == number)).first()
+        return None if row is None else list(row)
+
+
+def site_of(uow: Any, code: str) -> int | None:
+    """The site a location code belongs to (None: unknown or virtual)."""
+    with uow:
+        site: int | None = uow.session.scalar(select(Location.site_id).where(Location.code == code))
+        return site
+
+
+def ref_sites(uow: Any, kind: str, ref: str) -> list[int]:
+    """The sites a posting (``kind`` "posting") or a reservation ("reservation") touches."""
+    with uow:
+        if kind == "posting":
+            ends = [select(Location.site_id).join(StockMove, column == Location.id)
+                    .where(StockMove.ref == ref)
+                    for column in (StockMove.from_location_id, StockMove.to_location_id)]
+            query: Any = union_all(*ends)
+        else:
+            query = (select(Location.site_id).join(Reservation, Reservation.location_id == Location.id)
+                     .where(Reservation.ref == ref))
+        return sorted({s for s in uow.session.scalars(query) if s is not None})

@@ -21,6 +21,7 @@ from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, Not
 from cangliu.core.permissions import Actor
 from cangliu.db.models import ApiToken, AppUser, SecurityEvent, Setting, UserSession
 from cangliu.db.uow import UnitOfWork
+from cangliu.services import roles
 
 MIN_PASSWORD = 12
 MAX_TOKEN_DAYS = 365
@@ -55,8 +56,8 @@ class LoginThrottled(DomainError):
         self.retry_after = retry_after
 
 
-def _actor(user: AppUser) -> Actor:
-    return Actor(user.id, user.username, user.is_admin)
+def _actor(session: Session, user: AppUser, limit_to: frozenset[str] | None = None) -> Actor:
+    return roles.actor_of(session, user, limit_to=limit_to)
 
 
 def _hash(secret: str) -> str:
@@ -95,7 +96,7 @@ def create_user(uow: UnitOfWork, *, username: str, password: str, display_name: 
                        created_at=uow.now())
         uow.session.add(user)
         uow.session.flush()
-        actor = _actor(user)
+        actor = _actor(uow.session, user)
         uow.commit()
     return actor
 
@@ -147,7 +148,7 @@ def authenticate(uow: UnitOfWork, *, username: str, password: str,
             raise AuthenticationFailed("Wrong username or password")
         _log(s, now, "login_ok", client, username=username, user_id=user.id)
         uow.commit()
-        return _actor(user)
+        return _actor(uow.session, user)
 
 
 def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
@@ -155,7 +156,7 @@ def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
         user = uow.session.get(AppUser, user_id)
         if user is None or not user.active:
             raise AuthenticationFailed("Please log in")
-        return _actor(user)
+        return _actor(uow.session, user)
 
 
 # --- browser sessions ---------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def actor_for_session(uow: UnitOfWork, session_id: str) -> Actor:
             uow.session.execute(update(UserSession).where(UserSession.id == row_id)
                                 .values(last_seen_at=now))
             uow.commit()
-        return _actor(user)
+        return _actor(uow.session, user)
 
 
 def end_session(uow: UnitOfWork, session_id: str, *, client: Client) -> None:
@@ -302,12 +303,21 @@ def issue_token(uow: UnitOfWork, actor: Actor, *, hours: int, name: str = "login
 
 def _token_out(row: ApiToken) -> dict[str, Any]:
     return {"id": row.ref, "name": row.name, "created_at": row.created_at,
-            "expires_at": row.expires_at, "last_used_at": row.last_used_at}
+            "expires_at": row.expires_at, "last_used_at": row.last_used_at,
+            "permissions": row.permissions.split() if row.permissions is not None else None}
 
 
-def create_token(uow: UnitOfWork, actor: Actor, *, name: str, days: int,
-                 client: Client) -> dict[str, Any]:
-    """A named token for an integration, valid ``days``; the answer holds the token, once."""
+def create_token(uow: UnitOfWork, actor: Actor, *, name: str, days: int, client: Client,
+                 permissions: list[str] | None = None) -> dict[str, Any]:
+    """A named token for an integration, valid ``days``; the answer holds the token, once.
+
+    ``permissions`` limits the token to those of the user's permissions (None: all of them);
+    naming one the user does not hold is refused.
+    """
+    if permissions is not None:
+        lacking = sorted(p for p in set(permissions) if not actor.can(p))
+        if lacking:
+            raise ValidationFailed.single("permissions", "you do not hold {name}", name=lacking[0])
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed.single("name", "must be 1 to {n} characters", n=100)
@@ -315,6 +325,7 @@ def create_token(uow: UnitOfWork, actor: Actor, *, name: str, days: int,
         raise ValidationFailed.single("days", "must be between 1 and {n}", n=MAX_TOKEN_DAYS)
     with uow:
         row, token = _add_token(uow, actor, name=name, lifetime=timedelta(days=days))
+        row.permissions = " ".join(sorted(set(permissions))) if permissions is not None else None
         _log(uow.session, row.created_at, "token_created", client, username=actor.username,
              user_id=actor.user_id, detail=f"{name} ({row.ref})")
         uow.commit()
@@ -358,7 +369,8 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
         if tok.last_used_at is None or now - tok.last_used_at >= SEEN_EVERY:
             tok.last_used_at = now
             uow.commit()
-        return _actor(user)
+        limit = frozenset(tok.permissions.split()) if tok.permissions is not None else None
+        return _actor(uow.session, user, limit)
 
 
 # --- the security log and the signing key -------------------------------------------------------

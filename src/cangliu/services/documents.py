@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from cangliu.core.documents import StateTable
-from cangliu.core.errors import NotFound, StaleVersion, ValidationFailed
+from cangliu.core.errors import NotFound, ValidationFailed
 from cangliu.core.ledger import parse_money
 from cangliu.db.uow import UnitOfWork
+from cangliu.services.conflicts import stale_version
 from cangliu.services.idempotency import Result
+from cangliu.services.locks import check_not_locked
 from cangliu.services.postings import Meta, transact
 
 
@@ -61,8 +63,12 @@ def act(uow: UnitOfWork, meta: Meta, kind: DocumentKind, number: str, action: st
     """
     def work() -> Result:
         doc = load(uow, kind, number)
+        if action == "edit":
+            check_not_locked(uow.session, meta.actor, kind.doc_type, number, uow.now())
         if version is not None and doc.version != version:
-            raise StaleVersion(doc.version, kind.answer(uow, doc))
+            raise stale_version(uow.session, table=kind.model.__tablename__, key=number,
+                                version=version, current_version=doc.version,
+                                current=kind.answer(uow, doc))
         kind.table.next(number, doc.state, action)
         doc_meta = replace(meta, document_type=kind.doc_type, document_number=doc.number)
         doc.state = body(doc, doc_meta) or kind.table.next(number, doc.state, action)

@@ -5,6 +5,7 @@ database: unique codes, references by code, immutable codes, stale versions.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -15,7 +16,10 @@ from cangliu.core.locations import CHILD_KIND, LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.db.base import Base
 from cangliu.db.models import Barcode, Category, Customer, Location, Sku, StockBalance, Supplier
+from cangliu.db.models.history import keep as keep_version
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services.conflicts import stale_version
+from cangliu.services.locks import check_not_locked
 from cangliu.services.valuation import check_method_change
 
 
@@ -100,7 +104,11 @@ def create(uow: UnitOfWork, actor: Actor, kind: str, fields: dict[str, Any]) -> 
     spec = KINDS[kind]
     with uow:
         session = uow.session
-        if _by_code(session, spec.model, fields["code"]) is not None:
+        existing = _by_code(session, spec.model, fields["code"])
+        if existing is not None and existing.deleted_at is not None:
+            raise Conflict("A deleted {label} keeps the code {code}: restore it instead",
+                           label=spec.label, code=fields["code"])
+        if existing is not None:
             raise Conflict("A {label} with code {code} already exists", label=spec.label,
                            code=fields["code"])
         values = _resolve_refs(session, spec, fields)
@@ -115,6 +123,7 @@ def create(uow: UnitOfWork, actor: Actor, kind: str, fields: dict[str, Any]) -> 
         if barcodes is not None:
             _set_barcodes(session, row, barcodes)  # type: ignore[arg-type]
         session.flush()
+        keep_version(session, spec.model, row.id, "create")  # type: ignore[attr-defined]
         result = to_dict(session, kind, row)
         uow.commit()
     return result
@@ -128,8 +137,12 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
     with uow:
         session = uow.session
         row = get_row(session, kind, code)
+        check_not_locked(session, actor, kind, code, uow.now())
         if row.version != version:
-            raise StaleVersion(row.version, to_dict(session, kind, row))
+            raise _stale(session, kind, row, version)
+        if row.deleted_at is not None:
+            raise Conflict("{label} {code} is deleted: restore it first", label=spec.label,
+                           code=code)
         if "code" in fields:
             raise ValidationFailed.single("code", "cannot be changed: codes are permanent")
         values = _resolve_refs(session, spec, fields)
@@ -146,14 +159,87 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
             .values(**values, version=version + 1).execution_options(synchronize_session=False))
         if bumped.rowcount != 1:  # type: ignore[attr-defined]
             session.refresh(row)
-            raise StaleVersion(row.version, to_dict(session, kind, row))
+            raise _stale(session, kind, row, version)
         session.refresh(row)
         if barcodes is not None:
             _set_barcodes(session, row, barcodes)
             session.flush()
+        keep_version(session, spec.model, row.id)
         result = to_dict(session, kind, row)
         uow.commit()
     return result
+
+
+@retrying
+def delete_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: int
+                  ) -> dict[str, Any]:
+    """Soft delete: the record leaves lists and pickers, keeps its code and can be restored."""
+    with uow:
+        row = get_row(uow.session, kind, code)
+        if row.deleted_at is not None:
+            raise Conflict("{label} {code} is already deleted", label=KINDS[kind].label, code=code)
+        result = _mark_deleted(uow, actor, kind, row, version, uow.now())
+        uow.commit()
+    return result
+
+
+@retrying
+def restore_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: int
+                   ) -> dict[str, Any]:
+    """Bring a deleted record back as it was when it was deleted."""
+    with uow:
+        row = get_row(uow.session, kind, code)
+        if row.deleted_at is None:
+            raise Conflict("{label} {code} is not deleted", label=KINDS[kind].label, code=code)
+        result = _mark_deleted(uow, actor, kind, row, version, None)
+        uow.commit()
+    return result
+
+
+def _mark_deleted(uow: UnitOfWork, actor: Actor, kind: str, row: Any, version: int,
+                  at: datetime | None) -> dict[str, Any]:
+    session = uow.session
+    check_not_locked(session, actor, kind, row.code, uow.now())
+    if row.version != version:
+        raise _stale(session, kind, row, version)
+    if at is not None:
+        _check_deletable(session, kind, row)
+    model: Any = KINDS[kind].model
+    bumped = session.execute(update(model).where(model.id == row.id, model.version == version)
+                             .values(deleted_at=at, version=version + 1)
+                             .execution_options(synchronize_session=False))
+    session.refresh(row)
+    if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        raise _stale(session, kind, row, version)
+    keep_version(session, KINDS[kind].model, row.id, "delete" if at else "restore")
+    return to_dict(session, kind, row)
+
+
+def _check_deletable(session: Session, kind: str, row: Any) -> None:
+    """Stock still held, or live records hanging below, keep a record from being deleted."""
+    if kind in ("sku", "site", "location"):
+        column = {"sku": StockBalance.sku_id, "site": StockBalance.site_id,
+                  "location": StockBalance.location_id}[kind]
+        held = session.scalar(select(func.count()).select_from(StockBalance).where(
+            column == row.id, StockBalance.qty != 0))
+        if held:
+            raise Conflict("{code} still holds stock: move it out before deleting it",
+                           code=row.code)
+    if kind in ("category", "site", "location"):
+        model: Any = KINDS[kind].model
+        child = session.scalar(select(model.code).where(
+            model.parent_id == row.id, model.id != row.id, model.deleted_at.is_(None)).limit(1))
+        if child is None and kind == "category":
+            child = session.scalar(select(Sku.code).where(
+                Sku.category_id == row.id, Sku.deleted_at.is_(None)).limit(1))
+        if child is not None:
+            raise Conflict("{code} still has {child} under it: delete or move that first",
+                           code=row.code, child=child)
+
+
+def _stale(session: Session, kind: str, row: Any, version: int) -> StaleVersion:
+    return stale_version(session, table=row.__tablename__, key=row.code, version=version,
+                         current_version=row.version, current=to_dict(session, kind, row))
 
 
 def _move_in_tree(session: Session, row: Location, values: dict[str, Any]) -> None:
@@ -209,16 +295,22 @@ SEARCH = {"category": ("code", "name", "name_en"), "sku": ("code", "name", "name
 
 
 def list_records(session: Session, kind: str, *, q: str | None = None, after: str | None = None,
-                 limit: int = 50, filters: dict[str, Any] | None = None
+                 limit: int = 50, filters: dict[str, Any] | None = None,
+                 scope: frozenset[int] | None = None, deleted: bool = False
                  ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of records ordered by code, searched by code and name; cursor = last code."""
+    """One page of records ordered by code, searched by code and name; cursor = last code.
+    ``scope`` limits sites and locations to those sites. Deleted records are left out, or with
+    ``deleted`` are the only ones listed."""
     spec = KINDS[kind]
     model: Any = spec.model
-    query = select(model)
+    query = select(model).where(model.deleted_at.is_not(None) if deleted
+                                else model.deleted_at.is_(None))
     if kind == "site":
         query = query.where(model.kind == LocationKind.SITE)
     elif kind == "location":
         query = query.where(model.kind.in_([k.value for k in CHILD_KIND.values()]))
+    if scope is not None and kind in ("site", "location"):
+        query = query.where(model.site_id.in_(scope))
     if q:
         like = f"%{q.strip()}%"
         query = query.where(or_(*(getattr(model, c).ilike(like) for c in SEARCH[kind])))

@@ -98,13 +98,14 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
                                 short.requested, max(free, Decimal(0))) from None
     occurred = meta.occurred_at or now
     moves = cost_moves(session, moves, lambda lid: holds_stock(kinds[lid]), ref=ref, at=occurred)
+    values = [m.value if m.value is not None else (
+        value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None) for m in moves]
     rows = [{
         "ref": ref, "operation": operation, "sku_id": m.sku_id, "qty": m.qty,
         "uom": book.skus[m.sku_id].uom, "from_location_id": m.from_location,
         "to_location_id": m.to_location, "from_status": m.from_status.value,
         "to_status": m.to_status.value, "lot": m.lot, "serial": m.serial, "unit_cost": m.unit_cost,
-        "value": m.value if m.value is not None else (
-            value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None),
+        "value": values[i],
         "document_type": meta.document_type, "document_number": meta.document_number,
         "document_line": i + 1, "reason": meta.reason, "operator": meta.actor.username,
         "device": meta.actor.device, "occurred_at": occurred, "recorded_at": now,
@@ -119,8 +120,13 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
             "sku": book.skus[m.sku_id].code, "qty": str(m.qty),
             "from": book.locations[m.from_location].code, "to": book.locations[m.to_location].code,
             "from_status": m.from_status.value, "to_status": m.to_status.value, "lot": m.lot,
-        } for m in moves],
+            "unit_cost": _text(m.unit_cost), "value": _text(value),
+        } for m, value in zip(moves, values, strict=True)],
     }
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else format(amount.normalize(), "f")
 
 
 def sources(uow: UnitOfWork, *, sku: Sku, site: Location, location: Location, qty: Decimal,

@@ -100,10 +100,10 @@ def _document(number: str, rows: Sequence[Any], reversed_: bool) -> Result:
 
 def list_scraps(uow: UnitOfWork, *, site: str | None = None, q: str | None = None,
                 created_from: date | None = None, created_to: date | None = None,
-                limit: int = 50, after: str | None = None
+                limit: int = 50, after: str | None = None, scope: frozenset[int] | None = None
                 ) -> tuple[list[dict[str, Any]], str | None]:
     """Scrap documents, newest number first, keyset-paginated on the number; the dates are
-    inclusive UTC days of when the stock was written off."""
+    inclusive UTC days of when the stock was written off; ``scope``: the sites to show."""
     if created_from and created_to and created_from > created_to:
         raise ValidationFailed.single("created_to", "must not be before {start}", start=created_from)
     frm, site_loc = aliased(Location), aliased(Location)
@@ -115,6 +115,8 @@ def list_scraps(uow: UnitOfWork, *, site: str | None = None, q: str | None = Non
                     StockMove.document_line == 1))  # one row per document: its first line
     if site:
         query = query.where(site_loc.code == site)
+    if scope is not None:
+        query = query.where(site_loc.id.in_(scope))
     if q:
         query = query.where(StockMove.document_number.ilike(f"%{q.strip()}%"))
     if created_from:

@@ -6,35 +6,48 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cangliu import __version__
 from cangliu.config import Settings, get_settings
+from cangliu.core.errors import DomainError
 from cangliu.db import audit
 from cangliu.db.uow import Database
-from cangliu.services import auth
+from cangliu.services import auth, roles
 from cangliu.web import problems
 from cangliu.web.api import audit as audit_api
 from cangliu.web.api import auth as auth_api
+from cangliu.web.api import collab as collab_api
 from cangliu.web.api import counts as counts_api
 from cangliu.web.api import finance as finance_api
+from cangliu.web.api import history as history_api
+from cangliu.web.api import locks as locks_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import transfers as transfers_api
-from cangliu.web.deps import ActorDep, LoginRequired, PageActorDep
+from cangliu.web.api import users as users_api
+from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
+from cangliu.web.fieldrules import FieldRulesMiddleware
+from cangliu.web.i18n import translate
 from cangliu.web.pages import account as account_pages
 from cangliu.web.pages import audit as audit_pages
+from cangliu.web.pages import collab as collab_pages
 from cangliu.web.pages import documents as document_pages
+from cangliu.web.pages import history as history_pages
+from cangliu.web.pages import locks as lock_pages
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
 from cangliu.web.pages import transfers as transfer_pages
+from cangliu.web.pages import users as user_pages
+from cangliu.web.pages.render import render
+from cangliu.web.problems import locale_of
 
 STATIC = Path(__file__).parent / "static"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -75,10 +88,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                   redoc_url=None)
     app.state.db = db
     secret = settings.secret_key or auth.secret_key(db.uow())
+    roles.ensure_builtin(db.uow())
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     app.add_middleware(AuditContextMiddleware)
+    app.add_middleware(FieldRulesMiddleware)
     problems.install(app)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        """A browser opening a page gets the error as a page; everyone else problem details."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return await problems.on_domain_error(request, exc)
+        detail = translate(locale_of(request), exc.message, **exc.params)
+        return render(request, "error.html", None, status_code=exc.status, status=exc.status,
+                      title=exc.title, detail=detail)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
@@ -89,19 +113,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__}
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi(actor: ActorDep) -> JSONResponse:
+    def openapi(actor: AnyUser) -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/api/docs", include_in_schema=False)
-    def docs(actor: PageActorDep) -> HTMLResponse:
+    def docs(actor: AnyPageUser) -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
 
     # The scrap pages come before the generic /docs/{path} pages, which would claim /docs/scrap.
-    for module in (audit_api, audit_pages,
+    for module in (audit_api, audit_pages, history_api, history_pages,
                    auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api, finance_api,
-                   masterdata_api, session_pages, account_pages, stock_pages,
+                   masterdata_api, locks_api, lock_pages, session_pages, account_pages, stock_pages,
                    masterdata_pages, transfer_pages, scrap_pages, document_pages):
         app.include_router(module.router)
     app.include_router(stock_api.scrap_router)
+    app.include_router(collab_api.router)
+    app.include_router(collab_pages.router)
+    app.include_router(users_api.router)
+    app.include_router(user_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,16 +1,18 @@
 """FastAPI dependencies as Annotated aliases: the database, the acting user, the locale."""
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from cangliu.core.errors import AuthenticationFailed, DomainError
+from cangliu.core.errors import AuthenticationFailed, DomainError, NotFound
 from cangliu.core.permissions import Actor
-from cangliu.db import audit
+from cangliu.db import audit, queries
 from cangliu.db.uow import Database
 from cangliu.services import auth
+from cangliu.web import fieldrules
 from cangliu.web.problems import locale_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -109,13 +111,112 @@ def page_actor(request: Request, db: DbDep) -> Actor:
     return audit.bind_actor(replace(actor, device=_device(request)))
 
 
-def admin_page_actor(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
-    if not actor.is_admin:
-        raise deny(request, Forbidden("Only an administrator may open this page"), actor)
-    return actor
+# Document actions (API and page) → the permission action they need.
+DOC_ACTIONS = {"submit": "edit", "confirm": "edit", "close": "edit", "reopen": "edit",
+               "edit": "edit", "entries": "edit", "cancel": "cancel", "post": "post",
+               "receive": "post", "return": "post", "ship": "post"}
 
 
+class FieldForbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+def check_fields(request: Request, actor: Actor) -> None:
+    """Field rules: refuse a body that sets a field the user's roles hide or fix; leave the
+    hidden keys for ``FieldRulesMiddleware`` to take out of the answer."""
+    state = request.scope.setdefault("state", {})
+    fixed = sorted(actor.fixed_keys & state.get(fieldrules.BODY_KEYS, frozenset()))
+    if fixed:
+        raise deny(request, FieldForbidden("Your role may not set the field {field}",
+                                           field=fixed[0]), actor)
+    if actor.hidden:
+        state[fieldrules.HIDDEN_KEYS] = actor.hidden_keys
+
+
+class Permit:
+    """Dependency: the acting user, who must hold ``permission`` somewhere (None: any user).
+
+    ``permission`` may name its resource or action by a path parameter, ``"{path}.view"`` or
+    ``"purchase.{action}"``, translated through ``resources`` / ``actions``; an unknown resource
+    answers 404. A user without the permission anywhere gets 403. On a route with a ``number``
+    path parameter of a document resource, the document must also lie in the user's scope:
+    otherwise it answers 404, exactly as if it did not exist, and a visible document whose sites
+    lack the permission answers 403.
+    """
+
+    def __init__(self, permission: str | None, *, resources: Mapping[str, str] | None = None,
+                 actions: Mapping[str, str] | None = None, page: bool = False) -> None:
+        self.permission, self.page = permission, page
+        self.resources, self.actions = resources or {}, actions or {}
+
+    def required(self, params: Mapping[str, str]) -> str | None:
+        """The permission a request with these path parameters needs ("" when none fits)."""
+        if self.permission is None:
+            return None
+        resource, action = self.permission.split(".")
+        if resource.startswith("{"):
+            resource = self.resources.get(params.get(resource[1:-1], ""), "")
+        if action.startswith("{"):
+            # An unknown action needs only sight of the resource: the route itself refuses it.
+            action = self.actions.get(params.get(action[1:-1], ""), "view")
+        return f"{resource}.{action}" if resource and action else ""
+
+    def __call__(self, request: Request, db: DbDep) -> Actor:
+        actor = page_actor(request, db) if self.page else current_actor(request, db)
+        check_fields(request, actor)
+        needed = self.required(request.path_params)
+        if needed is None:
+            return actor
+        if not needed:
+            raise NotFound("Page not found")
+        if not actor.can(needed):
+            raise deny(request, Forbidden("Your role may not do this"), actor)
+        resource = needed.split(".")[0]
+        number = request.path_params.get("number")
+        if number is not None and resource in queries.DOCUMENT_SITES:
+            sites = queries.document_sites(db.uow(), resource, number)
+            if sites is None or not actor.sees(f"{resource}.view", sites):
+                raise deny(request, NotFound("Document {number} not found", number=number), actor)
+            if not any(actor.can(needed, s) for s in sites):
+                raise deny(request, Forbidden("Your role may not do this here"), actor)
+        return actor
+
+
+def permit(permission: str | None, **options: Any) -> Any:
+    """``actor: Annotated[Actor, permit("transfer.post")]``: see ``Permit``."""
+    return Depends(Permit(permission, **options))
+
+
+def page_permit(permission: str | None, **options: Any) -> Any:
+    """``permit`` for pages: without a session the browser goes to the login page."""
+    return Depends(Permit(permission, page=True, **options))
+
+
+def in_scope(db: Database, request: Request, actor: Actor, permission: str,
+             *location_codes: str | None, either: bool = False) -> None:
+    """Every named location (with ``either``: one of them) lies at a site where ``actor`` holds
+    ``permission``; otherwise the first one outside answers 404, as if it did not exist."""
+    scope = actor.sites(permission)
+    if scope is None:
+        return
+    named = [code for code in location_codes if code is not None]
+    outside = [code for code in named if queries.site_of(db.uow(), code) not in scope]
+    if outside and not (either and len(outside) < len(named)):
+        raise deny(request, NotFound("Location {code} not found", code=outside[0]), actor)
+
+
+def sites_in_scope(request: Request, actor: Actor, permission: str, sites: list[int],
+                   missing: DomainError) -> None:
+    """All of ``sites`` lie in the scope of ``permission``; otherwise ``missing`` (a 404)."""
+    scope = actor.sites(permission)
+    if scope is not None and not scope.issuperset(sites):
+        raise deny(request, missing, actor)
+
+
+# Any logged-in user: for what concerns only themselves (their sessions, tokens, inbox).
+AnyUser = Annotated[Actor, permit(None)]
+AnyPageUser = Annotated[Actor, page_permit(None)]
 PageActorDep = Annotated[Actor, Depends(page_actor)]
-AdminPageActorDep = Annotated[Actor, Depends(admin_page_actor)]
 LocaleDep = Annotated[str, Depends(locale_of)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]

@@ -3,11 +3,12 @@
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from cangliu.core.errors import DomainError, StaleVersion, ValidationFailed
+from cangliu.core.errors import DomainError, Locked, StaleVersion, ValidationFailed
 from cangliu.web.i18n import negotiate, translate
 
 PROBLEM = "application/problem+json"
@@ -94,12 +95,25 @@ async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
     else:
         detail = translate(locale, exc.message, **exc.params)
     if isinstance(exc, StaleVersion):
-        extra["current_version"] = exc.current_version
-        extra["current"] = exc.changed
+        extra.update(stale_details(exc))
+    if isinstance(exc, Locked):
+        extra["locked_by"] = exc.holder
+        extra["expires_at"] = exc.expires_at.isoformat()
     response = problem(request, exc.status, exc.title, detail, **extra)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def stale_details(exc: StaleVersion) -> dict[str, Any]:
+    """A stale edit's 409: the current version and record, who saved it and when, and per
+    changed field its value at the caller's version and now."""
+    body: dict[str, Any] = jsonable_encoder({
+        "current_version": exc.current_version, "current": exc.changed,
+        "saved_by": exc.saved_by or None,
+        "saved_at": exc.saved_at.isoformat() if exc.saved_at else None,
+        "changes": {c.field: {"before": c.before, "after": c.after} for c in exc.changes}})
+    return body
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> Any:

@@ -1,7 +1,15 @@
 """SQLAlchemy rows, one module per table family."""
 
 from cangliu.db.models.audit import AuditEvent, AuditHead
-from cangliu.db.models.auth import ApiToken, AppUser, SecurityEvent, UserSession
+from cangliu.db.models.auth import (
+    ApiToken,
+    AppUser,
+    Role,
+    RoleAssignment,
+    SecurityEvent,
+    UserSession,
+)
+from cangliu.db.models.collab import DocumentComment, Notification, Task
 from cangliu.db.models.documents import (
     CustomerPrice,
     NumberCounter,
@@ -15,6 +23,7 @@ from cangliu.db.models.documents import (
     TransferLine,
     TransferOrder,
 )
+from cangliu.db.models.history import RecordVersion
 from cangliu.db.models.ledger import (
     IdempotencyRecord,
     Reservation,
@@ -22,6 +31,7 @@ from cangliu.db.models.ledger import (
     StockBalance,
     StockMove,
 )
+from cangliu.db.models.locks import EditLock
 from cangliu.db.models.masterdata import (
     Barcode,
     Category,
@@ -44,15 +54,21 @@ __all__ = [
     "Category",
     "Customer",
     "CustomerPrice",
+    "DocumentComment",
+    "EditLock",
     "IdempotencyRecord",
     "Location",
     "Lot",
+    "Notification",
     "NumberCounter",
     "OpenItem",
     "Payment",
     "PurchaseLine",
     "PurchaseOrder",
+    "RecordVersion",
     "Reservation",
+    "Role",
+    "RoleAssignment",
     "SalesLine",
     "SalesOrder",
     "SecurityEvent",
@@ -65,6 +81,7 @@ __all__ = [
     "StockMove",
     "Supplier",
     "SupplierPrice",
+    "Task",
     "TransferLine",
     "TransferOrder",
     "UserSession",

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -31,6 +31,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # Space-separated permissions the token is limited to (within its user's); NULL: all of them.
+    permissions: Mapped[str | None] = mapped_column(Text)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
@@ -67,3 +69,31 @@ class SecurityEvent(Base):
     address: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(String(200))
+
+
+class Role(Base):
+    """A built-in or custom role: permissions and field rules, as space-separated names."""
+
+    __tablename__ = "role"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    built_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    permissions: Mapped[str] = mapped_column(Text, default="")
+    hidden_fields: Mapped[str] = mapped_column(String(200), default="")
+    readonly_fields: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RoleAssignment(Base):
+    """A user holds a role within a site scope: all sites, one region, or listed site codes."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (CheckConstraint("scope IN ('all', 'region', 'sites')", name="scope"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(10), default="all")
+    region: Mapped[str] = mapped_column(String(40), default="")
+    sites: Mapped[str] = mapped_column(Text, default="")

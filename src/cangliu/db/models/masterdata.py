@@ -1,6 +1,6 @@
 """Master data: categories, SKUs and barcodes, lots, the location tree, suppliers and customers."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -26,7 +26,13 @@ class Versioned:
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Category(Versioned, Base):
+class Deletable:
+    """Soft delete: a deleted record leaves lists and pickers but keeps its code and its history."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Category(Versioned, Deletable, Base):
     __tablename__ = "category"
     __table_args__ = (CheckConstraint("valuation IN ('moving_average', 'fifo')", name="valuation"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -40,7 +46,7 @@ class Category(Versioned, Base):
                                            server_default="moving_average")
 
 
-class Sku(Versioned, Base):
+class Sku(Versioned, Deletable, Base):
     __tablename__ = "sku"
     __table_args__ = (
         CheckConstraint("decimals BETWEEN 0 AND 6", name="decimals"),
@@ -83,7 +89,7 @@ class Lot(Base):
     expiry_date: Mapped[date | None] = mapped_column(Date)
 
 
-class Location(Versioned, Base):
+class Location(Versioned, Deletable, Base):
     """A node of the location tree (site, zone, bin) or a virtual location (supplier, transit …)."""
 
     __tablename__ = "location"
@@ -110,7 +116,7 @@ class Location(Versioned, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Supplier(Versioned, Base):
+class Supplier(Versioned, Deletable, Base):
     __tablename__ = "supplier"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -123,7 +129,7 @@ class Supplier(Versioned, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Customer(Versioned, Base):
+class Customer(Versioned, Deletable, Base):
     __tablename__ = "customer"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

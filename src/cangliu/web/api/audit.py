@@ -3,24 +3,24 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
+from cangliu.core.permissions import Actor
 from cangliu.services import audit
 from cangliu.web.api.schemas import jsonable
-from cangliu.web.deps import ActorDep, DbDep, Forbidden, deny
+from cangliu.web.deps import DbDep, permit
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
+CanViewAudit = Annotated[Actor, permit("audit.view")]
 
 
 @router.get("/audit")
-def list_audit(request: Request, db: DbDep, actor: ActorDep, entity: str | None = None,
+def list_audit(db: DbDep, actor: CanViewAudit, entity: str | None = None,
                user: str | None = None, since: date | None = None, until: date | None = None,
                q: Annotated[str | None, Query(max_length=120)] = None,
                cursor: Annotated[int | None, Query(ge=1)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:
     """Who changed what, when and from where; ``q`` searches the record's code or number."""
-    if not actor.is_admin:
-        raise deny(request, Forbidden("Only an administrator may read the audit log"), actor)
     filters = audit.Filters(entity=entity or None, user=user or None, since=since, until=until,
                             key=q or None)
     with db.read() as session:

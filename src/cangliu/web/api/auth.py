@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cangliu.config import get_settings
 from cangliu.services import auth
-from cangliu.web.deps import SESSION_KEY, ActorDep, DbDep, client_of
+from cangliu.web.deps import SESSION_KEY, AnyUser, DbDep, client_of
 from cangliu.web.i18n import translate
 from cangliu.web.problems import locale_of, problem
 
@@ -37,6 +37,8 @@ class NewTokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     days: int = Field(ge=1, le=auth.MAX_TOKEN_DAYS)
+    # Limit the token to these of your permissions ("transfer.view" …); omitted: all of yours.
+    permissions: list[str] | None = Field(default=None, max_length=200)
 
 
 class SessionOut(BaseModel):
@@ -54,6 +56,7 @@ class ApiTokenOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     last_used_at: datetime | None
+    permissions: list[str] | None
 
 
 class NewTokenOut(ApiTokenOut):
@@ -83,7 +86,7 @@ def login(body: LoginIn, request: Request, db: DbDep) -> TokenOut | JSONResponse
 
 
 @router.get("/me")
-def me(actor: ActorDep) -> dict[str, object]:
+def me(actor: AnyUser) -> dict[str, object]:
     return {"username": actor.username, "is_admin": actor.is_admin}
 
 
@@ -96,19 +99,19 @@ def _current(request: Request) -> str | None:
 
 
 @router.get("/sessions")
-def sessions(request: Request, db: DbDep, actor: ActorDep) -> dict[str, list[SessionOut]]:
+def sessions(request: Request, db: DbDep, actor: AnyUser) -> dict[str, list[SessionOut]]:
     items = auth.list_sessions(db.uow(), actor, current=_current(request))
     return {"items": [SessionOut(**s) for s in items]}
 
 
 @router.delete("/sessions/{ref}", status_code=204)
-def revoke_session(ref: str, request: Request, db: DbDep, actor: ActorDep) -> Response:
+def revoke_session(ref: str, request: Request, db: DbDep, actor: AnyUser) -> Response:
     auth.revoke_session(db.uow(), actor, ref=ref, client=client_of(request))
     return Response(status_code=204)
 
 
 @router.delete("/sessions")
-def revoke_other_sessions(request: Request, db: DbDep, actor: ActorDep) -> dict[str, int]:
+def revoke_other_sessions(request: Request, db: DbDep, actor: AnyUser) -> dict[str, int]:
     """Log out everywhere except the calling browser session."""
     count = auth.revoke_other_sessions(db.uow(), actor, current=_current(request),
                                        client=client_of(request))
@@ -116,7 +119,7 @@ def revoke_other_sessions(request: Request, db: DbDep, actor: ActorDep) -> dict[
 
 
 @router.post("/password", status_code=204)
-def change_password(body: PasswordIn, request: Request, db: DbDep, actor: ActorDep) -> Response:
+def change_password(body: PasswordIn, request: Request, db: DbDep, actor: AnyUser) -> Response:
     """Every other session ends and every API token (the calling one too) stops working."""
     auth.change_password(db.uow(), actor, current_password=body.current_password,
                          new_password=body.new_password, keep_session=_current(request),
@@ -125,18 +128,19 @@ def change_password(body: PasswordIn, request: Request, db: DbDep, actor: ActorD
 
 
 @router.get("/tokens")
-def tokens(db: DbDep, actor: ActorDep) -> dict[str, list[ApiTokenOut]]:
+def tokens(db: DbDep, actor: AnyUser) -> dict[str, list[ApiTokenOut]]:
     return {"items": [ApiTokenOut(**t) for t in auth.list_tokens(db.uow(), actor)]}
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: NewTokenIn, request: Request, db: DbDep, actor: ActorDep) -> NewTokenOut:
+def create_token(body: NewTokenIn, request: Request, db: DbDep, actor: AnyUser) -> NewTokenOut:
     """A token for an integration; the answer is the only time the token is shown."""
     return NewTokenOut(**auth.create_token(db.uow(), actor, name=body.name, days=body.days,
-                                           client=client_of(request)))
+                                           client=client_of(request),
+                                           permissions=body.permissions))
 
 
 @router.delete("/tokens/{ref}", status_code=204)
-def revoke_token(ref: str, request: Request, db: DbDep, actor: ActorDep) -> Response:
+def revoke_token(ref: str, request: Request, db: DbDep, actor: AnyUser) -> Response:
     auth.revoke_token(db.uow(), actor, ref=ref, client=client_of(request))
     return Response(status_code=204)

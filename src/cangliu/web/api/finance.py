@@ -8,15 +8,20 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 
 from cangliu.core.documents import BASE_CURRENCY
+from cangliu.core.permissions import Actor
 from cangliu.services import accounts, periods
 from cangliu.services.accounts import AllocationIn
 from cangliu.services.postings import Meta
 from cangliu.services.valuation import inventory_value
 from cangliu.web.api.purchasing import Currency
 from cangliu.web.api.schemas import Code, Quantity, Strict, jsonable
-from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+from cangliu.web.deps import DbDep, IdempotencyKey, permit
 
 router = APIRouter(prefix="/api/v1", tags=["finance"])
+CanCreateFinance = Annotated[Actor, permit("finance.create")]
+CanPostFinance = Annotated[Actor, permit("finance.post")]
+CanViewFinance = Annotated[Actor, permit("finance.view")]
+CanViewReport = Annotated[Actor, permit("report.view")]
 Kind = Literal["receivable", "payable"]
 
 
@@ -41,7 +46,7 @@ class CloseIn(Strict):
 
 
 @router.post("/payments", status_code=201)
-def pay(body: PaymentIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+def pay(body: PaymentIn, db: DbDep, actor: CanCreateFinance, key: IdempotencyKey = None) -> Any:
     allocations = ([AllocationIn(a.document_number, a.amount) for a in body.allocations]
                    if body.allocations is not None else None)
     result = accounts.record_payment(
@@ -52,14 +57,15 @@ def pay(body: PaymentIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None)
 
 
 @router.get("/aging")
-def aging(db: DbDep, actor: ActorDep, kind: Kind = "receivable", as_of: date | None = None) -> Any:
+def aging(db: DbDep, actor: CanViewFinance, kind: Kind = "receivable",
+          as_of: date | None = None) -> Any:
     with db.read() as session:
         items = accounts.aging(session, kind=kind, as_of=as_of or datetime.now(UTC).date())
     return {"items": items, "next_cursor": None}
 
 
 @router.get("/statements/{kind}/{partner}")
-def statement(kind: Kind, partner: str, db: DbDep, actor: ActorDep,
+def statement(kind: Kind, partner: str, db: DbDep, actor: CanViewFinance,
               start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
               ) -> Any:
     with db.read() as session:
@@ -67,11 +73,11 @@ def statement(kind: Kind, partner: str, db: DbDep, actor: ActorDep,
 
 
 @router.get("/inventory-value")
-def value(db: DbDep, actor: ActorDep, at: AwareDatetime | None = None) -> Any:
+def value(db: DbDep, actor: CanViewReport, at: AwareDatetime | None = None) -> Any:
     with db.read() as session:
         return jsonable({"items": inventory_value(session, at=at), "next_cursor": None})
 
 
 @router.post("/periods/close")
-def close(body: CloseIn, db: DbDep, actor: ActorDep) -> Any:
+def close(body: CloseIn, db: DbDep, actor: CanPostFinance) -> Any:
     return periods.close_period(db.uow(), actor, through=body.through)

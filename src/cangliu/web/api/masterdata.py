@@ -3,14 +3,18 @@
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, create_model
 
+from cangliu.core.errors import NotFound
 from cangliu.core.locations import Channel, SiteKind
+from cangliu.core.permissions import Actor
+from cangliu.db import queries
+from cangliu.db.uow import Database
 from cangliu.services import masterdata
 from cangliu.web.api.schemas import Code, Strict, jsonable
-from cangliu.web.deps import ActorDep, DbDep
+from cangliu.web.deps import DbDep, in_scope, permit, sites_in_scope
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=200)]
@@ -83,6 +87,10 @@ class CustomerIn(PartnerIn):
     channel: Literal["store", "online", "wholesale"] = "store"
 
 
+class VersionIn(Strict):
+    version: Annotated[int, Field(ge=1)]
+
+
 def with_code(model: type[Strict]) -> type[Strict]:
     return type(f"{model.__name__[:-2]}Create", (model,), {"__annotations__": {"code": Code}})
 
@@ -105,11 +113,29 @@ FILTERS = {"sku": ("category",), "location": ("site", "kind"), "site": ("region"
 router = APIRouter(prefix="/api/v1", tags=["master data"])
 
 
+# The permission resource of each kind: categories go with SKUs, locations with sites.
+RESOURCE_OF = {"category": "sku", "sku": "sku", "site": "site", "location": "site",
+               "supplier": "supplier", "customer": "customer"}
+PATH_RESOURCES = {path: RESOURCE_OF[kind] for path, (kind, _) in RESOURCES.items()}
+
+
+def visible(request: Request, db: Database, actor: Actor, kind: str, code: str) -> None:
+    """Sites and locations outside the reader's scope answer 404 as if they did not exist."""
+    if RESOURCE_OF[kind] == "site":
+        site = queries.site_of(db.uow(), code)
+        sites_in_scope(request, actor, "site.view", [site] if site else [],
+                       NotFound("No {label} {code}", label=masterdata.KINDS[kind].label, code=code))
+
+
 def _register(path: str, kind: str, base: type[Strict]) -> None:
     create_model_ = with_code(base)
     update_model = _partial(base)
+    resource = RESOURCE_OF[kind]
+    viewer = Annotated[Actor, permit(f"{resource}.view")]
+    creator = Annotated[Actor, permit(f"{resource}.create")]
+    editor = Annotated[Actor, permit(f"{resource}.edit")]
 
-    def list_(db: DbDep, actor: ActorDep, q: str | None = None,
+    def list_(db: DbDep, actor: viewer, q: str | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
               category: str | None = None, site: str | None = None, kind_: Annotated[
                   str | None, Query(alias="kind")] = None, region: str | None = None,
@@ -119,26 +145,46 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
         filters = {k: given[k] for k in FILTERS.get(kind, ())}
         with db.read() as session:
             items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=limit,
-                                                 filters=filters)
+                                                 filters=filters, scope=actor.sites("site.view"))
         return jsonable({"items": items, "next_cursor": nxt})
 
-    def get(code: str, db: DbDep, actor: ActorDep) -> Any:
+    def get(code: str, request: Request, db: DbDep, actor: viewer) -> Any:
+        visible(request, db, actor, kind, code)
         return jsonable(masterdata.get(db.uow(), kind, code))
 
-    def create(body: create_model_, db: DbDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]
+    def create(body: create_model_, request: Request,  # type: ignore[valid-type]
+               db: DbDep, actor: creator) -> Any:
+        if kind == "location":
+            in_scope(db, request, actor, "site.create", body.parent)  # type: ignore[attr-defined]
         record = masterdata.create(db.uow(), actor, kind, body.model_dump(exclude_unset=False))  # type: ignore[attr-defined]
         return JSONResponse(jsonable(record), status_code=201)
 
-    def update(code: str, body: update_model, db: DbDep, actor: ActorDep) -> Any:  # type: ignore[valid-type]
+    def update(code: str, body: update_model, request: Request,  # type: ignore[valid-type]
+               db: DbDep, actor: editor) -> Any:
+        visible(request, db, actor, kind, code)
         fields = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         version = fields.pop("version")
         return jsonable(masterdata.update_record(db.uow(), actor, kind, code, version, fields))
+
+    def delete(code: str, version: Annotated[int, Query(ge=1)], request: Request, db: DbDep,
+               actor: Annotated[Actor, permit(f"{resource}.cancel")]) -> Any:
+        """Soft delete at ``version``: gone from lists and pickers, code kept, restorable."""
+        visible(request, db, actor, kind, code)
+        return jsonable(masterdata.delete_record(db.uow(), actor, kind, code, version))
+
+    def restore(code: str, body: VersionIn, request: Request, db: DbDep, actor: editor) -> Any:
+        """Bring a deleted record back as it was when deleted."""
+        visible(request, db, actor, kind, code)
+        return jsonable(masterdata.restore_record(db.uow(), actor, kind, code, body.version))
 
     router.add_api_route(f"/{path}", list_, methods=["GET"], name=f"list_{path}")
     router.add_api_route(f"/{path}/{{code}}", get, methods=["GET"], name=f"get_{kind}")
     router.add_api_route(f"/{path}", create, methods=["POST"], status_code=201,
                          name=f"create_{kind}")
     router.add_api_route(f"/{path}/{{code}}", update, methods=["PATCH"], name=f"update_{kind}")
+    router.add_api_route(f"/{path}/{{code}}", delete, methods=["DELETE"], name=f"delete_{kind}")
+    router.add_api_route(f"/{path}/{{code}}/restore", restore, methods=["POST"],
+                         name=f"restore_{kind}")
 
 
 for _path, (_kind, _model) in RESOURCES.items():

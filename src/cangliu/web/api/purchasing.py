@@ -3,19 +3,27 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from cangliu.core.documents import BASE_CURRENCY
+from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import purchasing
 from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
-from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
 router = APIRouter(prefix="/api/v1", tags=["purchasing"])
+CanActPurchase = Annotated[Actor, permit(
+    "purchase.{action}", actions={"submit": "edit", "cancel": "cancel", "close": "edit"})]
+CanCreatePurchase = Annotated[Actor, permit("purchase.create")]
+CanEditPurchase = Annotated[Actor, permit("purchase.edit")]
+CanEditSupplier = Annotated[Actor, permit("supplier.edit")]
+CanPostPurchase = Annotated[Actor, permit("purchase.post")]
+CanViewPurchase = Annotated[Actor, permit("purchase.view")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 State = Literal["draft", "submitted", "approved", "partially_received", "received", "closed",
                 "cancelled"]
@@ -89,7 +97,7 @@ class ActionIn(Strict):
 
 
 @router.put("/suppliers/{supplier}/prices/{sku}")
-def set_price(supplier: str, sku: str, body: PriceIn, db: DbDep, actor: ActorDep) -> Any:
+def set_price(supplier: str, sku: str, body: PriceIn, db: DbDep, actor: CanEditSupplier) -> Any:
     return purchasing.set_supplier_price(db.uow(), actor, supplier=supplier, sku=sku,
                                          price=body.price, currency=body.currency,
                                          min_order_qty=body.min_order_qty,
@@ -97,7 +105,9 @@ def set_price(supplier: str, sku: str, body: PriceIn, db: DbDep, actor: ActorDep
 
 
 @router.post("/purchase-orders", status_code=201)
-def create(body: PurchaseIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+def create(body: PurchaseIn, request: Request, db: DbDep, actor: CanCreatePurchase,
+           key: IdempotencyKey = None) -> Any:
+    in_scope(db, request, actor, "purchase.create", body.site)
     lines = [PurchaseLineIn(x.sku, x.qty, x.price) for x in body.lines]
     result = purchasing.create_purchase(
         db.uow(), Meta(actor, reason=body.reason, idempotency_key=key), supplier=body.supplier,
@@ -107,25 +117,28 @@ def create(body: PurchaseIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = N
 
 
 @router.get("/purchase-orders")
-def list_orders(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+def list_orders(db: DbDep, actor: CanViewPurchase, state: State | None = None,
+                site: str | None = None,
                 supplier: str | None = None, q: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
                 created_from: date | None = None, created_to: date | None = None) -> Any:
     with db.read() as session:
         items, nxt = queries.purchases(session, state=state, site=site, supplier=supplier, q=q,
                                        limit=limit, after=cursor, created_from=created_from,
-                                       created_to=created_to)
+                                       created_to=created_to,
+                                       scope=actor.sites("purchase.view"))
     return jsonable({"items": items, "next_cursor": nxt})
 
 
 @router.get("/purchase-orders/{number}")
-def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+def get(number: str, db: DbDep, actor: CanViewPurchase) -> Any:
     return purchasing.get_purchase(db.uow(), number)
 
 
 @router.patch("/purchase-orders/{number}")
-def edit(number: str, body: PurchaseEdit, db: DbDep, actor: ActorDep,
+def edit(number: str, body: PurchaseEdit, request: Request, db: DbDep, actor: CanEditPurchase,
          key: IdempotencyKey = None) -> Any:
+    in_scope(db, request, actor, "purchase.edit", body.site)
     lines = [PurchaseLineIn(x.sku, x.qty, x.price) for x in body.lines] if body.lines else None
     return jsonable(purchasing.update_purchase(
         db.uow(), Meta(actor, idempotency_key=key), number=number, version=body.version,
@@ -134,13 +147,13 @@ def edit(number: str, body: PurchaseEdit, db: DbDep, actor: ActorDep,
 
 
 @router.get("/purchase-orders/{number}/putaway")
-def putaway(number: str, db: DbDep, actor: ActorDep) -> Any:
+def putaway(number: str, db: DbDep, actor: CanViewPurchase) -> Any:
     """Suggested bins (by free capacity, bins holding the SKU first) for each open line."""
     return purchasing.putaway_purchase(db.uow(), number)
 
 
 @router.post("/purchase-orders/{number}/return")
-def return_goods(number: str, body: ReturnBody, db: DbDep, actor: ActorDep,
+def return_goods(number: str, body: ReturnBody, db: DbDep, actor: CanPostPurchase,
                  key: IdempotencyKey = None) -> Any:
     lines = [ReturnIn(x.line_no, x.qty, x.reason, x.from_status, x.bin, x.lot) for x in body.lines]
     return purchasing.return_purchase(db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
@@ -148,7 +161,7 @@ def return_goods(number: str, body: ReturnBody, db: DbDep, actor: ActorDep,
 
 
 @router.post("/purchase-orders/{number}/receive")
-def receive(number: str, body: ReceiptBody, db: DbDep, actor: ActorDep,
+def receive(number: str, body: ReceiptBody, db: DbDep, actor: CanPostPurchase,
             key: IdempotencyKey = None) -> Any:
     lines = [ReceiptIn(x.line_no, x.qty, x.bin, x.lot, x.expiry_date) for x in body.lines]
     return purchasing.receive_purchase(db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
@@ -161,6 +174,6 @@ ACTIONS = {"submit": purchasing.submit_purchase, "cancel": purchasing.cancel_pur
 
 @router.post("/purchase-orders/{number}/{action}")
 def act(number: str, action: Literal["submit", "cancel", "close"], body: ActionIn, db: DbDep,
-        actor: ActorDep, key: IdempotencyKey = None) -> Any:
+        actor: CanActPurchase, key: IdempotencyKey = None) -> Any:
     return ACTIONS[action](db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
                            number=number)

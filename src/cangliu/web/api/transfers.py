@@ -3,18 +3,24 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import transfers
 from cangliu.services.postings import Meta
 from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
-from cangliu.web.deps import ActorDep, DbDep, IdempotencyKey
+from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
+Viewer = Annotated[Actor, permit("transfer.view")]
+Creator = Annotated[Actor, permit("transfer.create")]
+Editor = Annotated[Actor, permit("transfer.edit")]
+Poster = Annotated[Actor, permit("transfer.post")]
+Canceller = Annotated[Actor, permit("transfer.cancel")]
 State = Literal["draft", "pending_approval", "approved", "shipped", "partially_received",
                 "received", "closed", "cancelled"]
 
@@ -75,7 +81,9 @@ def _meta(actor: Any, reason: str, key: str | None) -> Meta:
 
 
 @router.post("", status_code=201)
-def create(body: TransferIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = None) -> Any:
+def create(body: TransferIn, request: Request, db: DbDep, actor: Creator,
+           key: IdempotencyKey = None) -> Any:
+    in_scope(db, request, actor, "transfer.create", body.source, body.dest, either=True)
     lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines]
     result = transfers.create_transfer(db.uow(), _meta(actor, body.reason, key), source=body.source,
                                        dest=body.dest, lines=lines,
@@ -84,9 +92,11 @@ def create(body: TransferIn, db: DbDep, actor: ActorDep, key: IdempotencyKey = N
 
 
 @router.post("/batch", status_code=201)
-def create_batch(body: TransferBatchIn, db: DbDep, actor: ActorDep,
+def create_batch(body: TransferBatchIn, request: Request, db: DbDep, actor: Creator,
                  key: IdempotencyKey = None) -> Any:
     """Create a draft transfer per destination, all or nothing; answers ``{"source", "transfers"}``."""
+    for d in body.destinations:
+        in_scope(db, request, actor, "transfer.create", body.source, d.dest, either=True)
     destinations = [DestinationIn(d.dest, [TransferLineIn(x.sku, x.qty, x.lot) for x in d.lines],
                                   d.expected_arrival) for d in body.destinations]
     result = transfers.create_transfers(db.uow(), _meta(actor, body.reason, key),
@@ -95,7 +105,7 @@ def create_batch(body: TransferBatchIn, db: DbDep, actor: ActorDep,
 
 
 @router.get("")
-def list_transfers(db: DbDep, actor: ActorDep, state: State | None = None, site: str | None = None,
+def list_transfers(db: DbDep, actor: Viewer, state: State | None = None, site: str | None = None,
                    q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    cursor: str | None = None, created_from: date | None = None,
                    created_to: date | None = None) -> Any:
@@ -103,17 +113,18 @@ def list_transfers(db: DbDep, actor: ActorDep, state: State | None = None, site:
     with db.read() as session:
         items, nxt = queries.transfers(session, state=state, site=site, q=q, limit=limit,
                                        after=cursor, created_from=created_from,
-                                       created_to=created_to)
+                                       created_to=created_to,
+                                       scope=actor.sites("transfer.view"))
     return jsonable({"items": items, "next_cursor": nxt})
 
 
 @router.get("/{number}")
-def get(number: str, db: DbDep, actor: ActorDep) -> Any:
+def get(number: str, db: DbDep, actor: Viewer) -> Any:
     return jsonable(transfers.get_transfer(db.uow(), number))
 
 
 @router.patch("/{number}")
-def edit(number: str, body: TransferEdit, db: DbDep, actor: ActorDep,
+def edit(number: str, body: TransferEdit, db: DbDep, actor: Editor,
          key: IdempotencyKey = None) -> Any:
     lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines] if body.lines else None
     return jsonable(transfers.update_transfer(db.uow(), _meta(actor, "", key), number=number,
@@ -122,20 +133,20 @@ def edit(number: str, body: TransferEdit, db: DbDep, actor: ActorDep,
 
 
 @router.post("/{number}/submit")
-def submit(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+def submit(number: str, body: ActionIn, db: DbDep, actor: Editor,
            key: IdempotencyKey = None) -> Any:
     return jsonable(transfers.submit_transfer(db.uow(), _meta(actor, body.reason, key),
                                               number=number, version=body.version))
 
 
 @router.post("/{number}/ship")
-def ship(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+def ship(number: str, body: ActionIn, db: DbDep, actor: Poster,
          key: IdempotencyKey = None) -> Any:
     return jsonable(transfers.ship_transfer(db.uow(), _meta(actor, body.reason, key), number=number))
 
 
 @router.post("/{number}/receive")
-def receive(number: str, body: ReceiptIn, db: DbDep, actor: ActorDep,
+def receive(number: str, body: ReceiptIn, db: DbDep, actor: Poster,
             key: IdempotencyKey = None) -> Any:
     lines = [ReceiptLineIn(x.line_no, x.received, x.damaged, x.shortage) for x in body.lines]
     return jsonable(transfers.receive_transfer(db.uow(), _meta(actor, body.reason, key),
@@ -143,13 +154,13 @@ def receive(number: str, body: ReceiptIn, db: DbDep, actor: ActorDep,
 
 
 @router.post("/{number}/cancel")
-def cancel(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+def cancel(number: str, body: ActionIn, db: DbDep, actor: Canceller,
            key: IdempotencyKey = None) -> Any:
     return jsonable(transfers.cancel_transfer(db.uow(), _meta(actor, body.reason, key),
                                               number=number))
 
 
 @router.post("/{number}/close")
-def close(number: str, body: ActionIn, db: DbDep, actor: ActorDep,
+def close(number: str, body: ActionIn, db: DbDep, actor: Editor,
           key: IdempotencyKey = None) -> Any:
     return jsonable(transfers.close_transfer(db.uow(), _meta(actor, body.reason, key), number=number))

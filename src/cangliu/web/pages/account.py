@@ -10,16 +10,17 @@ from cangliu.core.permissions import Actor
 from cangliu.services import auth
 from cangliu.web.deps import (
     SESSION_KEY,
-    AdminPageActorDep,
+    AnyPageUser,
     DbDep,
-    PageActorDep,
     check_csrf,
     client_of,
+    page_permit,
 )
 from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
 
+CanViewSecurity = Annotated[Actor, page_permit("audit.view")]
 router = APIRouter(include_in_schema=False)
 
 # Messages shown after a redirect back to the account page, by the ``done`` query parameter.
@@ -50,12 +51,13 @@ def _errors(request: Request, exc: ValidationFailed) -> dict[str, str]:
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request, db: DbDep, actor: PageActorDep, done: str | None = None) -> HTMLResponse:
+def account(request: Request, db: DbDep, actor: AnyPageUser,
+            done: str | None = None) -> HTMLResponse:
     return _page(request, db, actor, message=DONE.get(done or ""))
 
 
 @router.post("/account/sessions/{ref}/revoke")
-def revoke_session(ref: str, request: Request, db: DbDep, actor: PageActorDep,
+def revoke_session(ref: str, request: Request, db: DbDep, actor: AnyPageUser,
                    csrf_token: CsrfForm = "") -> RedirectResponse:
     check_csrf(request, csrf_token, actor)
     own = auth.list_sessions(db.uow(), actor, current=_sid(request))
@@ -67,7 +69,7 @@ def revoke_session(ref: str, request: Request, db: DbDep, actor: PageActorDep,
 
 
 @router.post("/account/sessions/revoke-others")
-def revoke_other_sessions(request: Request, db: DbDep, actor: PageActorDep,
+def revoke_other_sessions(request: Request, db: DbDep, actor: AnyPageUser,
                           csrf_token: CsrfForm = "") -> RedirectResponse:
     check_csrf(request, csrf_token, actor)
     auth.revoke_other_sessions(db.uow(), actor, current=_sid(request), client=client_of(request))
@@ -75,7 +77,7 @@ def revoke_other_sessions(request: Request, db: DbDep, actor: PageActorDep,
 
 
 @router.post("/account/password", response_model=None)
-def change_password(request: Request, db: DbDep, actor: PageActorDep,
+def change_password(request: Request, db: DbDep, actor: AnyPageUser,
                     current_password: Annotated[str, Form()] = "",
                     new_password: Annotated[str, Form()] = "",
                     new_password_repeat: Annotated[str, Form()] = "",
@@ -93,7 +95,7 @@ def change_password(request: Request, db: DbDep, actor: PageActorDep,
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
-def create_token(request: Request, db: DbDep, actor: PageActorDep,
+def create_token(request: Request, db: DbDep, actor: AnyPageUser,
                  name: Annotated[str, Form()] = "", days: Annotated[str, Form()] = "30",
                  csrf_token: CsrfForm = "") -> HTMLResponse:
     """The new token is rendered once, on this response only."""
@@ -110,7 +112,7 @@ def create_token(request: Request, db: DbDep, actor: PageActorDep,
 
 
 @router.post("/account/tokens/{ref}/revoke")
-def revoke_token(ref: str, request: Request, db: DbDep, actor: PageActorDep,
+def revoke_token(ref: str, request: Request, db: DbDep, actor: AnyPageUser,
                  csrf_token: CsrfForm = "") -> RedirectResponse:
     check_csrf(request, csrf_token, actor)
     auth.revoke_token(db.uow(), actor, ref=ref, client=client_of(request))
@@ -118,7 +120,7 @@ def revoke_token(ref: str, request: Request, db: DbDep, actor: PageActorDep,
 
 
 @router.get("/security", response_class=HTMLResponse)
-def security_log(request: Request, db: DbDep, actor: AdminPageActorDep, kind: str | None = None,
+def security_log(request: Request, db: DbDep, actor: CanViewSecurity, kind: str | None = None,
                  username: str | None = None, before: int | None = None) -> HTMLResponse:
     """Every login attempt, logout, credential change and refused request, newest first."""
     kind = kind if kind in auth.KINDS else None

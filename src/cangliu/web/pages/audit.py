@@ -6,11 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from cangliu.core.permissions import Actor
 from cangliu.services import audit
-from cangliu.web.deps import AdminPageActorDep, DbDep
+from cangliu.web.deps import DbDep, page_permit
 from cangliu.web.pages.render import render
 
 router = APIRouter(include_in_schema=False)
+CanViewAudit = Annotated[Actor, page_permit("audit.view")]
 
 
 def _day(value: str | None) -> date | None:
@@ -22,7 +24,7 @@ def _day(value: str | None) -> date | None:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_log(request: Request, db: DbDep, actor: AdminPageActorDep, entity: str = "",
+def audit_log(request: Request, db: DbDep, actor: CanViewAudit, entity: str = "",
               user: str = "", since: str = "", until: str = "",
               q: Annotated[str, Query(max_length=120)] = "",
               before: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:

@@ -7,26 +7,35 @@ is described in ``PAGES``.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cangliu.core.errors import DomainError, ValidationFailed
+from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import counts, masterdata, purchasing, sales
 from cangliu.services.counts import CountIn
 from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
-from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.i18n import translate
+from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import date_filters, errors_of
 from cangliu.web.pdf import document_pdf
 from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
+# The page path of each document kind → its permission resource.
+DOC_RESOURCES = {"purchase-orders": "purchase", "sales-orders": "sales", "counts": "count"}
+CanActDocs = Annotated[Actor, page_permit("{path}.{action}", resources=DOC_RESOURCES,
+                                          actions=DOC_ACTIONS)]
+CanCreateDocs = Annotated[Actor, page_permit("{path}.create", resources=DOC_RESOURCES)]
+CanViewDocs = Annotated[Actor, page_permit("{path}.view", resources=DOC_RESOURCES)]
+CanViewSales = Annotated[Actor, page_permit("sales.view")]
 
 
 @dataclass(frozen=True)
@@ -157,9 +166,11 @@ PAGES: dict[str, Page] = {
 }
 
 
-def _choices(db: Any) -> dict[str, list[dict[str, Any]]]:
+def _choices(db: Any, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+    """The pickers of the forms and filters: sites within the user's sight, every partner."""
     with db.read() as session:
-        return {kind: masterdata.list_records(session, kind, limit=500)[0]
+        return {kind: masterdata.list_records(session, kind, limit=500,
+                                              scope=actor.sites("site.view"))[0]
                 for kind in ("site", "supplier", "customer")}
 
 
@@ -169,7 +180,7 @@ def _partner(page: Page) -> str | None:
 
 
 @router.get("/docs/{path}", response_class=HTMLResponse)
-def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
+def list_page(path: str, request: Request, db: DbDep, actor: CanViewDocs, state: str | None = None,
               q: str | None = None, cursor: str | None = None, site: str | None = None,
               partner: str | None = None, created_from: str | None = None,
               created_to: str | None = None) -> Response:
@@ -187,41 +198,46 @@ def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, state
         with db.read() as session:
             items, nxt = page.list(session, state=state or None, q=q or None, after=cursor,
                                    site=site or None, created_from=start, created_to=end,
-                                   **by_partner)
+                                   scope=actor.sites(f"{DOC_RESOURCES[path]}.view"), **by_partner)
     except DomainError as exc:
         errors, status = errors_of(request, exc), exc.status
     return render(request, "doc_list.html", actor, status_code=status, path=path, page=page,
                   items=items, next_cursor=nxt, filters=filters, errors=errors,
-                  choices=_choices(db), partner_field=partner_field)
+                  choices=_choices(db, actor), partner_field=partner_field)
 
 
 @router.get("/docs/{path}/new", response_class=HTMLResponse)
-def new_page(path: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def new_page(path: str, request: Request, db: DbDep, actor: CanCreateDocs) -> Response:
     if path not in PAGES:
         return Response(status_code=404)
-    return render(request, "doc_new.html", actor, path=path, page=PAGES[path], values={},
-                  errors=[], choices=_choices(db))
+    # A next step of another document may prefill the form (?site=WH&lines=...).
+    values = {k: v for k, v in request.query_params.items() if k in PAGES[path].new_fields}
+    return render(request, "doc_new.html", actor, path=path, page=PAGES[path], values=values,
+                  errors=[], choices=_choices(db, actor))
 
 
 @router.post("/docs/{path}/new", response_model=None)
-async def create(path: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+async def create(path: str, request: Request, db: DbDep, actor: CanCreateDocs) -> Response:
     page = PAGES[path]
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(request, form.get("csrf_token", ""))
     try:
+        in_scope(db, request, actor, f"{DOC_RESOURCES[path]}.create", form.get("site") or None)
         result = page.create(db.uow(), Meta(actor, idempotency_key=form.get("key") or None), form)
     except DomainError as exc:
         return render(request, "doc_new.html", actor, status_code=exc.status, path=path, page=page,
-                      values=form, errors=errors_of(request, exc), choices=_choices(db))
+                      values=form, errors=errors_of(request, exc), choices=_choices(db, actor))
     return RedirectResponse(f"/docs/{path}/{result['number']}", status_code=303)
 
 
 @router.get("/docs/{path}/{number}", response_class=HTMLResponse)
-def detail(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def detail(path: str, number: str, request: Request, db: DbDep, actor: CanViewDocs,
+           edit: bool = False) -> Response:
     page = PAGES[path]
-    d = page.get(db.uow(), number)
+    d = actor.redact(page.get(db.uow(), number))
     return render(request, "doc.html", actor, path=path, page=page, d=d,
-                  picks=_pick_list(db, path, d), putaway=_putaway(db, path, d), errors=[])
+                  picks=_pick_list(db, path, d), putaway=_putaway(db, path, d), errors=[],
+                  **document_lock(db, actor, path, d, take=edit))
 
 
 def _printable(page: Page, d: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -235,32 +251,32 @@ def _printable(page: Page, d: dict[str, Any], locale: str) -> dict[str, Any]:
 
 
 @router.get("/docs/{path}/{number}/print", response_class=HTMLResponse)
-def print_view(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep
+def print_view(path: str, number: str, request: Request, db: DbDep, actor: CanViewDocs
                ) -> Response:
     page = PAGES.get(path)
     if page is None:
         return Response(status_code=404)
     return render(request, "doc_print.html", actor,
-                  **_printable(page, page.get(db.uow(), number), locale_of(request)))
+                  **_printable(page, actor.redact(page.get(db.uow(), number)), locale_of(request)))
 
 
 @router.get("/docs/{path}/{number}/pdf")
-def pdf(path: str, number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def pdf(path: str, number: str, request: Request, db: DbDep, actor: CanViewDocs) -> Response:
     page = PAGES.get(path)
     if page is None:
         return Response(status_code=404)
-    body = document_pdf(**_printable(page, page.get(db.uow(), number), locale_of(request)))
+    body = document_pdf(**_printable(page, actor.redact(page.get(db.uow(), number)), locale_of(request)))
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
 @router.get("/docs/sales-orders/{number}/pick-list", response_class=HTMLResponse)
-def pick_list_print(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def pick_list_print(number: str, request: Request, db: DbDep, actor: CanViewSales) -> Response:
     return render(request, "pick_list.html", actor, p=sales.get_pick_list(db.uow(), number))
 
 
 @router.get("/docs/sales-orders/{number}/pick-list/pdf")
-def pick_list_pdf(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def pick_list_pdf(number: str, request: Request, db: DbDep, actor: CanViewSales) -> Response:
     p = sales.get_pick_list(db.uow(), number)
     locale = locale_of(request)
 
@@ -279,7 +295,7 @@ def pick_list_pdf(number: str, request: Request, db: DbDep, actor: PageActorDep)
 
 @router.post("/docs/{path}/{number}/{action}", response_model=None)
 async def act(path: str, number: str, action: str, request: Request, db: DbDep,
-              actor: PageActorDep) -> Response:
+              actor: CanActDocs) -> Response:
     page = PAGES[path]
     form = {k: str(v) for k, v in (await request.form()).items()}
     check_csrf(request, form.get("csrf_token", ""))
@@ -301,11 +317,12 @@ async def act(path: str, number: str, action: str, request: Request, db: DbDep,
         else:
             return Response(status_code=404)
     except DomainError as exc:
-        d = page.get(db.uow(), number)
+        d = actor.redact(page.get(db.uow(), number))
         return render(request, "doc.html", actor, status_code=exc.status, path=path, page=page,
                       d=d, picks=_pick_list(db, path, d), putaway=_putaway(db, path, d),
                       errors=errors_of(request, exc),
-                      values=form)
+                      values=form, conflict=conflict_of(exc),
+                      **document_lock(db, actor, path, d, take=action == "edit"))
     return RedirectResponse(f"/docs/{path}/{number}", status_code=303)
 
 

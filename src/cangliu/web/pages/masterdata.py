@@ -1,21 +1,27 @@
 """Master-data pages: searchable, paginated lists and create/edit forms for every kind."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from cangliu.core.errors import DomainError, FieldError, StaleVersion, ValidationFailed
+from cangliu.core.errors import DomainError, FieldError, Locked, StaleVersion, ValidationFailed
+from cangliu.core.permissions import Actor
 from cangliu.services import masterdata
-from cangliu.web.api.masterdata import RESOURCES, with_code
-from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.api.masterdata import PATH_RESOURCES as MD_RESOURCES
+from cangliu.web.api.masterdata import RESOURCES, visible, with_code
+from cangliu.web.deps import DbDep, check_csrf, page_permit
 from cangliu.web.i18n import translate
+from cangliu.web.pages.locks import conflict_of, edit_lock
 from cangliu.web.pages.render import render
 from cangliu.web.problems import _field, _pydantic_message, locale_of
 
 router = APIRouter(include_in_schema=False)
+CanCreateRecords = Annotated[Actor, page_permit("{path}.create", resources=MD_RESOURCES)]
+CanEditRecords = Annotated[Actor, page_permit("{path}.edit", resources=MD_RESOURCES)]
+CanViewRecords = Annotated[Actor, page_permit("{path}.view", resources=MD_RESOURCES)]
 
 
 @dataclass(frozen=True)
@@ -106,40 +112,45 @@ def _errors(locale: str, exc: Exception) -> list[FieldError]:
 
 
 @router.get("/md/{path}", response_class=HTMLResponse)
-def list_page(path: str, request: Request, db: DbDep, actor: PageActorDep, q: str | None = None,
+def list_page(path: str, request: Request, db: DbDep, actor: CanViewRecords, q: str | None = None,
               cursor: str | None = None) -> HTMLResponse:
     kind, _model = RESOURCES[path]
     title, _fields, columns = FORMS[path]
     with db.read() as session:
-        items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=50)
+        items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=50,
+                                             scope=actor.sites("site.view"))
     return render(request, "md_list.html", actor, path=path, title=title, columns=columns,
                   items=items, q=q or "", next_cursor=nxt)
 
 
 def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None,
           errors: list[FieldError], values: dict[str, Any], status_code: int = 200,
-          current: dict[str, Any] | None = None) -> HTMLResponse:
-    """The form; after a stale edit, ``current`` holds the newer record to show beside the input."""
+          current: dict[str, Any] | None = None, **lock: Any) -> HTMLResponse:
+    """The form; after a stale edit, ``current`` holds the newer record to show beside the input.
+    ``lock`` is the record's edit lock (see ``pages.locks.edit_lock``) and the conflict, if any."""
     title, fields, _columns = FORMS[path]
     return render(request, "md_form.html", actor, status_code=status_code, path=path, title=title,
-                  fields=fields, record=record, errors=errors, values=values, current=current)
+                  fields=fields, record=record, errors=errors, values=values, current=current,
+                  **lock)
 
 
 @router.get("/md/{path}/new", response_class=HTMLResponse)
-def new_page(path: str, request: Request, actor: PageActorDep) -> HTMLResponse:
+def new_page(path: str, request: Request, actor: CanCreateRecords) -> HTMLResponse:
     RESOURCES[path]
     return _form(request, actor, path, None, [], {"active": True})
 
 
 @router.get("/md/{path}/{code}", response_class=HTMLResponse)
-def edit_page(path: str, code: str, request: Request, db: DbDep, actor: PageActorDep
+def edit_page(path: str, code: str, request: Request, db: DbDep, actor: CanViewRecords
               ) -> HTMLResponse:
+    visible(request, db, actor, RESOURCES[path][0], code)
     record = masterdata.get(db.uow(), RESOURCES[path][0], code)
-    return _form(request, actor, path, record, [], record)
+    return _form(request, actor, path, record, [], record,
+                 **edit_lock(db, actor, RESOURCES[path][0], code, take=True))
 
 
 @router.post("/md/{path}/new", response_model=None)
-async def create(path: str, request: Request, db: DbDep, actor: PageActorDep
+async def create(path: str, request: Request, db: DbDep, actor: CanCreateRecords
                  ) -> HTMLResponse | RedirectResponse:
     kind, model = RESOURCES[path]
     form = await request.form()
@@ -154,12 +165,13 @@ async def create(path: str, request: Request, db: DbDep, actor: PageActorDep
 
 
 @router.post("/md/{path}/{code}", response_model=None)
-async def update(path: str, code: str, request: Request, db: DbDep, actor: PageActorDep
+async def update(path: str, code: str, request: Request, db: DbDep, actor: CanEditRecords
                  ) -> HTMLResponse | RedirectResponse:
     kind, model = RESOURCES[path]
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = _values(form, FORMS[path][1], creating=False)
+    visible(request, db, actor, kind, code)
     record = masterdata.get(db.uow(), kind, code)
     version = int(str(form.get("version") or 0)) if str(form.get("version", "")).isdigit() else 0
     try:
@@ -171,6 +183,8 @@ async def update(path: str, code: str, request: Request, db: DbDep, actor: PageA
         stale = isinstance(exc, StaleVersion)
         if stale:  # keep what the user typed, show what changed, let them save over it knowingly
             record = masterdata.get(db.uow(), kind, code)
+        status = 409 if stale else 423 if isinstance(exc, Locked) else 422
         return _form(request, actor, path, record, _errors(locale_of(request), exc), values,
-                     409 if stale else 422, current=record if stale else None)
+                     status, current=record if stale else None, conflict=conflict_of(exc),
+                     **edit_lock(db, actor, kind, code, take=True))
     return RedirectResponse(f"/md/{path}/{code}?saved=1", status_code=303)

@@ -4,18 +4,19 @@ A customer return lands on quality hold; from here it is either released to avai
 written off under an SP number.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import DomainError, ValidationFailed
 from cangliu.core.ledger import ScrapReason, StockStatus
+from cangliu.core.permissions import Actor
 from cangliu.services import masterdata, stock
 from cangliu.services.postings import Meta
 from cangliu.services.scrap import get_scrap, list_scraps, scrap
 from cangliu.services.stock import Line
-from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import date_filters, errors_of
@@ -23,6 +24,9 @@ from cangliu.web.pdf import document_pdf
 from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
+CanCreateScrap = Annotated[Actor, page_permit("scrap.create")]
+CanCreateStock = Annotated[Actor, page_permit("stock.create")]
+CanViewScrap = Annotated[Actor, page_permit("scrap.view")]
 FROM_STATUSES = (StockStatus.DAMAGED, StockStatus.QUALITY_HOLD, StockStatus.AVAILABLE)
 
 
@@ -39,13 +43,14 @@ def parse_lines(text: str) -> list[Line]:
     return lines
 
 
-def _sites(db: Any) -> list[dict[str, Any]]:
+def _sites(db: Any, actor: Actor) -> list[dict[str, Any]]:
     with db.read() as session:
-        return list(masterdata.list_records(session, "site", limit=500)[0])
+        return list(masterdata.list_records(session, "site", limit=500,
+                                            scope=actor.sites("site.view"))[0])
 
 
 @router.get("/docs/scrap", response_class=HTMLResponse)
-def list_page(request: Request, db: DbDep, actor: PageActorDep, site: str | None = None,
+def list_page(request: Request, db: DbDep, actor: CanViewScrap, site: str | None = None,
               q: str | None = None, created_from: str | None = None, created_to: str | None = None,
               cursor: str | None = None) -> HTMLResponse:
     filters = {"site": site or "", "q": q or "", "created_from": created_from or "",
@@ -55,21 +60,22 @@ def list_page(request: Request, db: DbDep, actor: PageActorDep, site: str | None
     try:
         start, end = date_filters(created_from, created_to)
         items, nxt = list_scraps(db.uow(), site=site or None, q=q or None, after=cursor,
-                                 created_from=start, created_to=end)
+                                 created_from=start, created_to=end,
+                                 scope=actor.sites("scrap.view"))
     except DomainError as exc:
         errors, status = errors_of(request, exc), exc.status
     return render(request, "scrap_list.html", actor, status_code=status, items=items,
-                  next_cursor=nxt, filters=filters, sites=_sites(db), errors=errors)
+                  next_cursor=nxt, filters=filters, sites=_sites(db, actor), errors=errors)
 
 
 def _form(request: Request, db: Any, actor: Any, status: int = 200, **context: Any) -> HTMLResponse:
     context = {"values": {}, "errors": [], "released": None, **context}
-    return render(request, "scrap_new.html", actor, status_code=status, sites=_sites(db),
+    return render(request, "scrap_new.html", actor, status_code=status, sites=_sites(db, actor),
                   reasons=list(ScrapReason), statuses=FROM_STATUSES, **context)
 
 
 @router.get("/docs/scrap/new", response_class=HTMLResponse)
-def new_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+def new_page(request: Request, db: DbDep, actor: CanCreateScrap) -> HTMLResponse:
     return _form(request, db, actor)
 
 
@@ -80,13 +86,14 @@ async def _values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
 
 
 @router.post("/docs/scrap/new", response_model=None)
-async def create(request: Request, db: DbDep, actor: PageActorDep) -> Response:
+async def create(request: Request, db: DbDep, actor: CanCreateScrap) -> Response:
     values = await _values(request, ("site", "from_status", "reason_code", "reason", "lines", "key"))
     meta = Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None)
     try:
         if values["from_status"] not in {s.value for s in FROM_STATUSES}:
             raise ValidationFailed.single("from_status", "must be one of: {expected}",
                                           expected=", ".join(s.value for s in FROM_STATUSES))
+        in_scope(db, request, actor, "scrap.create", values["site"] or None)
         result = scrap(db.uow(), meta, site=values["site"], reason_code=values["reason_code"],
                        lines=parse_lines(values["lines"]),
                        from_status=StockStatus(values["from_status"]))
@@ -96,11 +103,12 @@ async def create(request: Request, db: DbDep, actor: PageActorDep) -> Response:
 
 
 @router.post("/docs/scrap/release", response_model=None)
-async def release(request: Request, db: DbDep, actor: PageActorDep) -> Response:
+async def release(request: Request, db: DbDep, actor: CanCreateStock) -> Response:
     """Held stock that passed inspection goes back to available (restock of a customer return)."""
     values = await _values(request, ("site", "reason", "release_lines", "key"))
     meta = Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None)
     try:
+        in_scope(db, request, actor, "stock.create", values["site"] or None)
         result = stock.change_status(db.uow(), meta, site=values["site"],
                                      from_status=StockStatus.QUALITY_HOLD,
                                      to_status=StockStatus.AVAILABLE,
@@ -111,7 +119,7 @@ async def release(request: Request, db: DbDep, actor: PageActorDep) -> Response:
 
 
 @router.get("/docs/scrap/{number}", response_class=HTMLResponse)
-def detail(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+def detail(number: str, request: Request, db: DbDep, actor: CanViewScrap) -> HTMLResponse:
     return render(request, "scrap.html", actor, s=get_scrap(db.uow(), number))
 
 
@@ -134,13 +142,13 @@ def _printable(s: dict[str, Any], locale: str) -> dict[str, Any]:
 
 
 @router.get("/docs/scrap/{number}/print", response_class=HTMLResponse)
-def print_view(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+def print_view(number: str, request: Request, db: DbDep, actor: CanViewScrap) -> HTMLResponse:
     return render(request, "doc_print.html", actor,
                   **_printable(get_scrap(db.uow(), number), locale_of(request)))
 
 
 @router.get("/docs/scrap/{number}/pdf")
-def pdf(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def pdf(number: str, request: Request, db: DbDep, actor: CanViewScrap) -> Response:
     body = document_pdf(**_printable(get_scrap(db.uow(), number), locale_of(request)))
     return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})

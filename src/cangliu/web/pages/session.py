@@ -50,7 +50,8 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form()],
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbDep, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def logout(request: Request, db: DbDep, csrf_token: Annotated[str,
+           Form()] = "") -> RedirectResponse:
     check_csrf(request, csrf_token)
     session_id = request.session.get(SESSION_KEY)
     if session_id:

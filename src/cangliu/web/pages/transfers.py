@@ -2,23 +2,28 @@
 
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import DomainError, FieldError, ValidationFailed
+from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import masterdata, transfers
 from cangliu.services.postings import Meta
 from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
-from cangliu.web.deps import DbDep, PageActorDep, check_csrf
+from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.i18n import translate
+from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pdf import document_pdf
 from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
+CanActTransfer = Annotated[Actor, page_permit("transfer.{action}", actions=DOC_ACTIONS)]
+CanCreateTransfer = Annotated[Actor, page_permit("transfer.create")]
+CanViewTransfer = Annotated[Actor, page_permit("transfer.view")]
 ACTIONS = {"submit": transfers.submit_transfer, "ship": transfers.ship_transfer,
            "cancel": transfers.cancel_transfer, "close": transfers.close_transfer}
 
@@ -58,7 +63,7 @@ def date_filters(created_from: str | None, created_to: str | None
 
 
 @router.get("/transfers", response_class=HTMLResponse)
-def list_page(request: Request, db: DbDep, actor: PageActorDep, state: str | None = None,
+def list_page(request: Request, db: DbDep, actor: CanViewTransfer, state: str | None = None,
               site: str | None = None, q: str | None = None, cursor: str | None = None,
               created_from: str | None = None, created_to: str | None = None) -> HTMLResponse:
     filters = {"state": state or "", "site": site or "", "q": q or "",
@@ -70,18 +75,20 @@ def list_page(request: Request, db: DbDep, actor: PageActorDep, state: str | Non
             start, end = date_filters(created_from, created_to)
             items, nxt = queries.transfers(session, state=state or None, site=site or None,
                                            q=q or None, after=cursor, created_from=start,
-                                           created_to=end)
+                                           created_to=end, scope=actor.sites("transfer.view"))
         except DomainError as exc:
             errors, status = errors_of(request, exc), exc.status
-        sites, _ = masterdata.list_records(session, "site", limit=500)
+        sites, _ = masterdata.list_records(session, "site", limit=500,
+                                           scope=actor.sites("site.view"))
     return render(request, "transfers.html", actor, status_code=status, items=items,
                   next_cursor=nxt, sites=sites, filters=filters, errors=errors)
 
 
 @router.get("/transfers/new", response_class=HTMLResponse)
-def new_page(request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+def new_page(request: Request, db: DbDep, actor: CanCreateTransfer) -> HTMLResponse:
     with db.read() as session:
-        sites, _ = masterdata.list_records(session, "site", limit=500)
+        sites, _ = masterdata.list_records(session, "site", limit=500,
+                                           scope=actor.sites("site.view"))
     return render(request, "transfer_new.html", actor, sites=sites, values={}, errors=[])
 
 
@@ -103,20 +110,25 @@ def parse_destination_lines(text: str) -> list[DestinationIn]:
     return [DestinationIn(dest, lines) for dest, lines in grouped.items()]
 
 
-def _create(db: Any, meta: Meta, values: dict[str, str]) -> list[dict[str, Any]]:
+def _create(db: Any, request: Request, meta: Meta, values: dict[str, str]) -> list[dict[str, Any]]:
     """Create the transfer(s) the form describes."""
     arrival = parse_day(values["expected_arrival"], "expected_arrival")
     if values["dest"] == SEVERAL:
         destinations = [replace(d, expected_arrival=arrival)
                         for d in parse_destination_lines(values["lines"])]
+        for d in destinations:
+            in_scope(db, request, meta.actor, "transfer.create", values["source"], d.dest,
+                     either=True)
         return list(transfers.create_transfers(db.uow(), meta, source=values["source"],
                                                destinations=destinations)["transfers"])
+    in_scope(db, request, meta.actor, "transfer.create", values["source"], values["dest"],
+             either=True)
     return [transfers.create_transfer(db.uow(), meta, source=values["source"], dest=values["dest"],
                                       lines=parse_lines(values["lines"]), expected_arrival=arrival)]
 
 
 @router.post("/transfers/new", response_model=None)
-async def create(request: Request, db: DbDep, actor: PageActorDep) -> Any:
+async def create(request: Request, db: DbDep, actor: CanCreateTransfer) -> Any:
     """One transfer opens its page; several are listed on a fresh form. Posting the same form
     again (its key) answers the same transfers and creates nothing more."""
     form = await request.form()
@@ -125,28 +137,32 @@ async def create(request: Request, db: DbDep, actor: PageActorDep) -> Any:
                                                  "expected_arrival")}
     meta = Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None)
     try:
-        created = _create(db, meta, values)
+        created = _create(db, request, meta, values)
     except DomainError as exc:
         with db.read() as session:
-            sites, _ = masterdata.list_records(session, "site", limit=500)
+            sites, _ = masterdata.list_records(session, "site", limit=500,
+                                           scope=actor.sites("site.view"))
         return render(request, "transfer_new.html", actor, status_code=exc.status, sites=sites,
                       values=values, errors=errors_of(request, exc))
     if len(created) == 1:
         return RedirectResponse(f"/transfers/{created[0]['number']}", status_code=303)
     with db.read() as session:
-        sites, _ = masterdata.list_records(session, "site", limit=500)
+        sites, _ = masterdata.list_records(session, "site", limit=500,
+                                           scope=actor.sites("site.view"))
     return render(request, "transfer_new.html", actor, status_code=201, sites=sites, values={},
                   errors=[], created=created)
 
 
 @router.get("/transfers/{number}", response_class=HTMLResponse)
-def detail(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
-    return render(request, "transfer.html", actor, t=transfers.get_transfer(db.uow(), number),
-                  errors=[])
+def detail(number: str, request: Request, db: DbDep, actor: CanViewTransfer, edit: bool = False
+           ) -> HTMLResponse:
+    t = transfers.get_transfer(db.uow(), number)
+    return render(request, "transfer.html", actor, t=t, errors=[],
+                  **document_lock(db, actor, "transfers", t, take=edit))
 
 
 @router.post("/transfers/{number}/{action}", response_model=None)
-async def act(number: str, action: str, request: Request, db: DbDep, actor: PageActorDep) -> Any:
+async def act(number: str, action: str, request: Request, db: DbDep, actor: CanActTransfer) -> Any:
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     meta = Meta(actor, reason=str(form.get("reason", "")),
@@ -154,14 +170,30 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: Page
     try:
         if action == "receive":
             transfers.receive_transfer(db.uow(), meta, number=number, lines=_receipt_lines(form))
+        elif action == "edit":
+            _edit(db, meta, number, form)
         elif action in ACTIONS:
             ACTIONS[action](db.uow(), meta, number=number)
         else:
             return Response(status_code=404)
     except DomainError as exc:
-        return render(request, "transfer.html", actor, status_code=exc.status,
-                      t=transfers.get_transfer(db.uow(), number), errors=errors_of(request, exc))
+        t = transfers.get_transfer(db.uow(), number)
+        return render(request, "transfer.html", actor, status_code=exc.status, t=t,
+                      errors=errors_of(request, exc), conflict=conflict_of(exc),
+                      values={k: str(v) for k, v in form.items()} if action == "edit" else {},
+                      **document_lock(db, actor, "transfers", t, take=action == "edit"))
     return RedirectResponse(f"/transfers/{number}", status_code=303)
+
+
+def _edit(db: Any, meta: Meta, number: str, form: Any) -> None:
+    """A draft's edit form: the lines replace the transfer's, based on the version it showed."""
+    version = str(form.get("version", ""))
+    if not version.isdigit():
+        raise ValidationFailed.single("version", "must be a whole number")
+    transfers.update_transfer(
+        db.uow(), meta, number=number, version=int(version),
+        lines=parse_lines(str(form.get("lines", ""))),
+        expected_arrival=parse_day(str(form.get("expected_arrival", "")), "expected_arrival"))
 
 
 def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
@@ -180,12 +212,12 @@ def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
 
 
 @router.get("/transfers/{number}/print", response_class=HTMLResponse)
-def print_view(number: str, request: Request, db: DbDep, actor: PageActorDep) -> HTMLResponse:
+def print_view(number: str, request: Request, db: DbDep, actor: CanViewTransfer) -> HTMLResponse:
     return render(request, "transfer_print.html", actor, t=transfers.get_transfer(db.uow(), number))
 
 
 @router.get("/transfers/{number}/pdf")
-def pdf(number: str, request: Request, db: DbDep, actor: PageActorDep) -> Response:
+def pdf(number: str, request: Request, db: DbDep, actor: CanViewTransfer) -> Response:
     t = transfers.get_transfer(db.uow(), number)
     locale = locale_of(request)
 
