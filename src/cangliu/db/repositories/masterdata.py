@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.locations import INTERNAL, VIRTUAL_CODES, LocationKind
-from cangliu.db.models import Location, Sku
+from cangliu.db.models import Barcode, Location, Sku
 
 _SESSION_KEY = "cangliu.masterdata"
 # Built once, with bound parameters: building the expression per call cost as much as running it.
@@ -69,10 +69,12 @@ def _note(cache: dict[tuple[type, str], Any], model: type, codes: list[str],
 
 
 def sku_by_code(session: Session, code: str, *, field: str = "sku") -> Sku:
-    sku: Sku | None = _by_code(session, Sku, code)
+    """The SKU of a code or, as a scanner types it, of one of its barcodes."""
+    sku: Sku | None = _by_code(session, Sku, code) or session.scalar(
+        select(Sku).join(Barcode, Barcode.sku_id == Sku.id).where(Barcode.code == code))
     if sku is None:
         raise ValidationFailed.single(field, "unknown SKU {code}", code=code)
-    if not sku.active:
+    if not sku.active or sku.deleted_at is not None:
         raise ValidationFailed.single(field, "SKU {code} is inactive", code=code)
     return sku
 
@@ -81,7 +83,7 @@ def site_by_code(session: Session, code: str, *, field: str = "site") -> Locatio
     site: Location | None = _by_code(session, Location, code)
     if site is None or site.kind != LocationKind.SITE:
         raise ValidationFailed.single(field, "unknown site {code}", code=code)
-    if not site.active:
+    if not site.active or site.deleted_at is not None:
         raise ValidationFailed.single(field, "site {code} is inactive", code=code)
     return site
 
