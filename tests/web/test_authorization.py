@@ -311,6 +311,9 @@ def test_out_of_scope_ids_change_nothing(app, db, network, world):
     assert reversed_.status_code == 404
     moved = store.post("/api/v1/stock/issue", json={"sku": "SKU-1", "site": "S2", "qty": "1"})
     assert moved.status_code == 404
+    assert store.get("/api/v1/locks/site/S2").status_code == 404
+    assert store.get("/api/v1/locks/location/S2-A1").status_code == 404
+    assert store.get("/api/v1/locks/site/S1").status_code == 200
     assert masterdata.get(db.uow(), "site", "S2")["code"] == "S2"
 
 
