@@ -121,6 +121,7 @@ def test_evaluating_no_rows_gives_no_answers() -> None:
 @given(st.lists(st.one_of(st.none(), st.floats(-1e9, 1e9)), max_size=30), st.floats(-1e9, 1e9))
 def test_vectorised_evaluation_matches_the_rows_one_by_one(amounts: list[float | None],
                                                            limit: float) -> None:
-    text = f"amount >= {limit!r}"
+    literal = f"{limit:f}"  # SQL has no exponent notation: 1e-05 is written 0.000010
     rows = [{"amount": a} for a in amounts]
-    assert evaluate(text, rows, COLUMNS) == [a is not None and a >= limit for a in amounts]
+    assert evaluate(f"amount >= {literal}", rows, COLUMNS) == [
+        a is not None and a >= float(literal) for a in amounts]

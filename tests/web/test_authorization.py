@@ -176,8 +176,9 @@ def _site_of_target(db: Any, route: APIRoute, params: dict[str, str], permission
                     ) -> list[int] | None:
     """The sites of the record a route's path names, if it names a scoped one."""
     resource = (permission or ".").split(".")[0]
-    if resource in queries.DOCUMENT_SITES and "number" in params:
-        return queries.document_sites(db.uow(), resource, params["number"])
+    number = params.get("number") or params.get("key")
+    if resource in queries.DOCUMENT_SITES and number:
+        return queries.document_sites(db.uow(), resource, number)
     if route.path.split("/")[3:4] in (["sites"], ["locations"]) and "code" in params:
         site = queries.site_of(db.uow(), params["code"])
         return [site] if site else None
@@ -190,7 +191,7 @@ def _expected(actor: Actor, permission: str | None, sites: list[int] | None,
     if permission is None:
         return "allow"
     if not permission:
-        return {404}
+        return {422}
     if not actor.can(permission):
         return {403}
     resource = permission.split(".")[0]

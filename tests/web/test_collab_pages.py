@@ -99,7 +99,7 @@ def test_comments_follow_the_documents_permissions_and_scope(db, network, alice,
     assert bob.get(f"/api/v1/documents/purchase/{order}/comments").status_code == 403
     assert alice.get(f"/api/v1/documents/purchase/{order}/comments").status_code == 200
     assert alice.get("/api/v1/documents/purchase/PO-NOPE/comments").status_code == 404
-    assert alice.get(f"/api/v1/documents/invoice/{order}/comments").status_code == 404
+    assert alice.get(f"/api/v1/documents/invoice/{order}/comments").status_code == 422
     story = alice.get(f"/api/v1/documents/purchase/{order}/timeline").json()["items"]
     assert [e["event"] for e in story][:2] == ["created", "state"]
 

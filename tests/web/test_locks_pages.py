@@ -92,7 +92,7 @@ def test_the_lock_api_takes_renews_releases_and_names_the_holder(api, li_api, or
     assert li_api.post(f"{url}/break").status_code == 403
     assert api.post(f"{url}/break").json()["broken"]["holder"] == "li"
     assert li_api.post(f"{url}/renew").status_code == 409  # broken: not silently taken back
-    assert api.post("/api/v1/locks/nothing/X").status_code == 404
+    assert api.post("/api/v1/locks/nothing/X").status_code == 422
 
 
 def test_a_stale_patch_answers_409_with_who_saved_and_what_changed(api, li_api):

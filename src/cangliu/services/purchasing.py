@@ -36,6 +36,7 @@ from cangliu.db.models import (
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import approvals
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
@@ -199,7 +200,7 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                     lines: list[PurchaseLineIn] | None = None) -> Result:
     """Edit a draft (what is not given stays); lines are replaced as a whole. A stale version
     changes nothing and answers with the current document."""
-    def edit(po: PurchaseOrder, _meta: Meta) -> None:
+    def edit(po: PurchaseOrder, _meta: Meta) -> str | None:
         sup = _supplier(uow, supplier) if supplier else uow.session.get_one(Supplier, po.supplier_id)
         po.supplier_id = sup.id
         if site:
@@ -210,19 +211,28 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
         po.expected_date = expected_date or po.expected_date
         if lines is not None:
             replace_lines(uow, _order_lines(uow, po), _lines(uow, po.id, sup, lines))
+        if po.state != "submitted":
+            return None
+        # Editing an order under approval restarts its approval for the new version.
+        uow.session.flush()
+        restarted = approvals.restart(uow, meta.actor, "purchase", number, po.version + 1)
+        return approvals.settle(uow, "purchase", number, restarted)
 
     request = {"version": version, "supplier": supplier, "site": site, "currency": currency,
                "rate": rate, "expected_date": expected_date,
                "lines": [vars(x) for x in lines] if lines is not None else None}
-    return act(uow, meta, KIND, number, "edit", request, edit, version)
+    return act(uow, meta, approvals.editable(KIND, "purchase"), number, "edit", request, edit,
+               version)
 
 
 @retrying
 def submit_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int | None = None
                     ) -> Result:
-    """Submit; until the approvals engine exists, a submitted order is approved at once."""
+    """Submit for approval: the policy approves it at once or starts its approval."""
     def submit(po: PurchaseOrder, _meta: Meta) -> str:
-        return PURCHASE_ORDER.next(number, PURCHASE_ORDER.next(number, po.state, "submit"), "approve")
+        PURCHASE_ORDER.next(number, po.state, "submit")
+        started = approvals.start(uow, meta.actor, "purchase", number, po.version + 1)
+        return approvals.settle(uow, "purchase", number, started)
 
     return act(uow, meta, KIND, number, "submit", {"version": version}, submit, version)
 
@@ -285,7 +295,8 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
 
 @retrying
 def cancel_purchase(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
-    return act(uow, meta, KIND, number, "cancel", {}, lambda _p, _m: None)
+    return act(uow, meta, KIND, number, "cancel", {},
+               lambda _p, _m: approvals.cancel_running(uow, "purchase", number))
 
 
 @retrying

@@ -21,6 +21,7 @@ from cangliu.core.locations import LocationKind
 from cangliu.db.models import Location, Sku, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import approvals
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -163,7 +164,7 @@ def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                     lines: list[TransferLineIn] | None = None,
                     expected_arrival: date | None = None) -> Result:
     """Edit a draft; a stale version changes nothing and answers with the current document."""
-    def edit(order: TransferOrder, _meta: Meta) -> None:
+    def edit(order: TransferOrder, _meta: Meta) -> str | None:
         order.expected_arrival = expected_arrival or order.expected_arrival
         if lines is not None:
             new = _new_lines(uow, order.id, lines)
@@ -172,19 +173,27 @@ def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                 uow.session.delete(old)
             uow.session.flush()
             uow.session.add_all(new)
+        if order.state != "pending_approval":
+            return None
+        # Editing a transfer under approval restarts its approval for the new version.
+        uow.session.flush()
+        restarted = approvals.restart(uow, meta.actor, "transfer", number, order.version + 1)
+        return approvals.settle(uow, "transfer", number, restarted)
 
     request = {"version": version, "expected_arrival": expected_arrival,
                "lines": [vars(x) for x in lines] if lines is not None else None}
-    return act(uow, meta, KIND, number, "edit", request, edit, version)
+    return act(uow, meta, approvals.editable(KIND, "transfer"), number, "edit", request, edit,
+               version)
 
 
 @retrying
 def submit_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int | None = None
                     ) -> Result:
-    """Send for approval; until the approvals engine exists every transfer is approved at once."""
+    """Send for approval: the policy approves it at once or starts its approval."""
     def submit(order: TransferOrder, _meta: Meta) -> str:
-        pending = TRANSFER.next(number, order.state, "submit")
-        return TRANSFER.next(number, pending, "approve")
+        TRANSFER.next(number, order.state, "submit")
+        started = approvals.start(uow, meta.actor, "transfer", number, order.version + 1)
+        return approvals.settle(uow, "transfer", number, started)
 
     return act(uow, meta, KIND, number, "submit", {"version": version}, submit, version)
 
@@ -295,6 +304,7 @@ def _amounts(rl: ReceiptLineIn, i: int, sku: Sku) -> dict[str, Decimal]:
 def cancel_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
     """Cancel; a shipped transfer brings its stock back with reversing moves dated now."""
     def cancel(order: TransferOrder, doc: Meta) -> None:
+        approvals.cancel_running(uow, "transfer", number)
         if order.state != "shipped":
             return
         shipped = list(uow.session.scalars(select(StockMove).where(

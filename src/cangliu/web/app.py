@@ -18,6 +18,7 @@ from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.services import auth, roles
 from cangliu.web import problems
+from cangliu.web.api import approvals as approvals_api
 from cangliu.web.api import audit as audit_api
 from cangliu.web.api import auth as auth_api
 from cangliu.web.api import collab as collab_api
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(collab_api.router)
     app.include_router(collab_pages.router)
     app.include_router(users_api.router)
+    app.include_router(approvals_api.router)
     app.include_router(user_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

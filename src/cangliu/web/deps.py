@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from cangliu.core.errors import AuthenticationFailed, DomainError, NotFound
+from cangliu.core.errors import AuthenticationFailed, DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db import audit, queries
 from cangliu.db.uow import Database
@@ -139,8 +139,9 @@ class Permit:
 
     ``permission`` may name its resource or action by a path parameter, ``"{path}.view"`` or
     ``"purchase.{action}"``, translated through ``resources`` / ``actions``; an unknown resource
-    answers 404. A user without the permission anywhere gets 403. On a route with a ``number``
-    path parameter of a document resource, the document must also lie in the user's scope:
+    answers 422 naming the parameter. A user without the permission anywhere gets 403. On a route
+    with a ``number`` (or ``key``) path parameter of a document resource, the document must also
+    lie in the user's scope:
     otherwise it answers 404, exactly as if it did not exist, and a visible document whose sites
     lack the permission answers 403.
     """
@@ -169,11 +170,13 @@ class Permit:
         if needed is None:
             return actor
         if not needed:
-            raise NotFound("Page not found")
+            name = self.permission.split(".")[0].strip("{}") if self.permission else ""
+            raise ValidationFailed.single(name, "must be one of: {expected}",
+                                          expected=", ".join(sorted(self.resources)))
         if not actor.can(needed):
             raise deny(request, Forbidden("Your role may not do this"), actor)
         resource = needed.split(".")[0]
-        number = request.path_params.get("number")
+        number = request.path_params.get("number") or request.path_params.get("key")
         if number is not None and resource in queries.DOCUMENT_SITES:
             sites = queries.document_sites(db.uow(), resource, number)
             if sites is None or not actor.sees(f"{resource}.view", sites):

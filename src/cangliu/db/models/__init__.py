@@ -1,5 +1,6 @@
 """SQLAlchemy rows, one module per table family."""
 
+from cangliu.db.models.approvals import ApprovalInstance, ApprovalPolicy, ApprovalTask
 from cangliu.db.models.audit import AuditEvent, AuditHead
 from cangliu.db.models.auth import (
     ApiToken,
@@ -48,6 +49,9 @@ __all__ = [
     "Allocation",
     "ApiToken",
     "AppUser",
+    "ApprovalInstance",
+    "ApprovalPolicy",
+    "ApprovalTask",
     "AuditEvent",
     "AuditHead",
     "Barcode",
