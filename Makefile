@@ -28,7 +28,8 @@ lint: $(BIN)/.installed
 
 # Messages are English msgids: gettext in templates, and the message argument of domain errors.
 I18N_KEYWORDS := -k single:2 -k FieldError:2 -k NotFound -k Conflict -k AuthenticationFailed \
-  -k CsrfFailed -k Forbidden -k FieldForbidden -k NotAllowed -k __init__:1 -k Field:2 -k translate:2
+  -k CsrfFailed -k Forbidden -k FieldForbidden -k NotAllowed -k ApprovalRefused -k LinkRefused \
+  -k LinkGone -k __init__:1 -k Field:2 -k translate:2
 
 # Refresh the message catalogue after adding UI text (translations live in the .po file).
 i18n: $(BIN)/.installed

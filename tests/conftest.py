@@ -21,6 +21,9 @@ from cangliu.db.uow import Database
 from cangliu.services import auth, masterdata
 from cangliu.services.postings import Meta
 
+# Apps under test run no background jobs of their own; tests run jobs with a clock they control.
+os.environ["CANGLIU_SCHEDULER"] = "off"
+
 # Tests create many users: cheap argon2 parameters keep that fast (production keeps the defaults).
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -5,6 +5,7 @@ import sys
 from datetime import UTC, datetime
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
@@ -12,9 +13,11 @@ from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
-from cangliu.services import auth, demo, demo_users
+from cangliu.jobs.scheduler import JOBS, Scheduler
+from cangliu.services import auth, demo, demo_approvals, demo_users
 from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
+from cangliu.web.app import create_app
 
 app = typer.Typer(help="Cangliu 仓流 — multi-site inventory. Settings: CANGLIU_* environment variables.",
                   no_args_is_help=True)
@@ -82,11 +85,26 @@ def load_demo() -> None:
         console.print(f"demo loaded: {counts['sites']} sites, {counts['skus']} SKUs, "
                       f"{counts['postings']} postings, {counts['documents']} documents")
         people = demo_users.create(db, actor, password)
+        journey = demo_approvals.load(db, actor, datetime.now(UTC))
         console.print("Demo users / 演示用户 (same password as admin / 密码同管理员):")
         for person in people:
             console.print(f"  [cyan]{person.username:<10}[/cyan] {person.display_name}  "
                           f"role {person.role}, scope {person.scope_label}")
+        console.print(f"Approvals / 审批: {journey['routine']} approved at once / 自动通过, "
+                      f"{journey['walked']} signed at three levels / 三级审批, "
+                      f"{journey['escalated']} escalated after a timeout / 超时升级")
     _print_login(user, password)
+
+
+@app.command()
+def worker(tick: float = 30.0) -> None:
+    """Run the background jobs (approval timeouts …) in this process, for apps started with
+    CANGLIU_SCHEDULER=off; stop with Ctrl-C."""
+    console.print("worker running: " + ", ".join(f"{j.name} every {j.every}" for j in JOBS))
+    try:
+        Scheduler(_db()).loop(tick)
+    except KeyboardInterrupt:
+        console.print("worker stopped")
 
 
 @app.command()
@@ -95,7 +113,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     console.print(f"serving on http://{host}:{port}")
-    uvicorn.run("cangliu.web.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("cangliu.cli:server_app", factory=True, host=host, port=port, workers=workers)
+
+
+def server_app() -> FastAPI:
+    """The app ``serve`` runs: with the job scheduler in its process unless CANGLIU_SCHEDULER=off
+    (then ``cangliu worker`` runs the jobs)."""
+    settings = get_settings()
+    db = Database(settings.database_url, echo=settings.sql_echo)
+    return create_app(settings, db,
+                      background=Scheduler(db) if settings.scheduler == "inprocess" else None)
 
 
 @app.command()

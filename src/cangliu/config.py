@@ -1,6 +1,7 @@
 """Settings, read from environment variables prefixed ``CANGLIU_``."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,6 +16,9 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     token_hours: int = 12
     sql_echo: bool = False
+    # "inprocess": the app runs the background jobs (approval timeouts …) itself; "off" when
+    # `cangliu worker` runs them in a process of its own.
+    scheduler: Literal["inprocess", "off"] = "inprocess"
 
 
 @lru_cache

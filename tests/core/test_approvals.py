@@ -57,13 +57,14 @@ def test_a_transfer_takes_the_first_branch_whose_condition_holds(fields: dict[st
 
 @pytest.mark.parametrize(("document_type", "fields", "branch", "approver_roles"), [
     ("purchase", {"amount": 99999, "supplier": "SUP1"}, "default", []),
-    ("purchase", {"amount": 100000, "supplier": "SUP1"}, "large", ["inventory_director", "finance"]),
-    ("count", {"variance_value": -4999}, "default", []),
-    ("count", {"variance_value": -5000}, "large_variance", ["inventory_director"]),
-    ("count", {"variance_value": 7500}, "large_variance", ["inventory_director"]),
+    ("purchase", {"amount": 100000, "supplier": "SUP1"}, "large", ["purchasing_manager", "finance"]),
+    ("count", {"variance_value": -4999, "gross_value": 4999}, "default", []),
+    ("count", {"variance_value": -5000, "gross_value": 5000}, "large_variance", ["inventory_director"]),
+    ("count", {"variance_value": 0, "gross_value": 7500}, "large_variance", ["inventory_director"]),
     ("scrap", {"amount": 1999, "reason_code": "DAMAGED"}, "default", []),
     ("scrap", {"amount": 2000, "reason_code": "DAMAGED"}, "large", ["finance"]),
-    ("sales_return", {"amount": 10 ** 7}, "default", []),
+    ("sales_return", {"amount": 9999}, "default", []),
+    ("sales_return", {"amount": 10000}, "large", ["store_manager"]),
 ])
 def test_other_documents_need_approval_only_above_their_thresholds(
         document_type: str, fields: dict[str, Any], branch: str, approver_roles: list[str]) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from cangliu.core.errors import ValidationFailed
+from cangliu.core.errors import NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
-from cangliu.db.models import ApprovalInstance, ApprovalTask, Notification
+from cangliu.db.models import ApprovalInstance, ApprovalTask, AppUser, Notification
 from cangliu.db.uow import Database
 from cangliu.jobs import approvals as approval_job
 from cangliu.services import approvals, auth, masterdata, purchasing, roles, transfers
@@ -31,17 +31,22 @@ PEOPLE = (
     ("rm_south", "regional_manager", "region", "华南", ()),
     ("director", "inventory_director", "all", "", ()),
     ("finance", "finance", "all", "", ()),
+    ("buyer_lead", "purchasing_manager", "all", "", ()),
     ("deputy", "store_manager", "sites", "", ("S1",)),
+    ("sm1b", "store_manager", "sites", "", ("S1",)),
 )
 
 
 @pytest.fixture
 def people(db: Database, network: Actor) -> dict[str, Actor]:
+    """Each with the grants of their role (as a request would see them)."""
     out = {}
     for username, role, scope, region, sites in PEOPLE:
-        out[username] = auth.create_user(db.uow(), username=username, password=PASSWORD)
+        user = auth.create_user(db.uow(), username=username, password=PASSWORD)
         roles.set_assignments(db.uow(), network, username, [
             {"role": role, "scope": scope, "region": region, "sites": list(sites)}])
+        with db.read() as s:
+            out[username] = roles.actor_of(s, s.get_one(AppUser, user.user_id))
     return out
 
 
@@ -97,8 +102,10 @@ def test_a_cross_region_transfer_walks_store_manager_regional_manager_director(d
     assert _waiting(inst["steps"][0]) == ["sm2"]  # the destination's store manager
     with pytest.raises(ApprovalRefused, match="not your turn"):
         _decide(db, people["rm_east"], number)
-    with pytest.raises(ApprovalRefused, match="not an approver"):
+    with pytest.raises(NotFound):  # S1's manager does not even see WH → S2
         _decide(db, people["sm1"], number)
+    with pytest.raises(ApprovalRefused, match="not an approver"):
+        _decide(db, people["clerk"], number)
     _decide(db, people["sm2"], number, comment="ok")
     # The source site's regional manager, not the destination's.
     assert _waiting(_instance(db, number)["steps"][1]) == ["rm_east"]
@@ -115,10 +122,19 @@ def test_a_cross_region_transfer_walks_store_manager_regional_manager_director(d
         assert "{document} was approved" in list(titles)
 
 
-def test_a_step_whose_approver_submitted_passes_at_once(db, people):
+def test_a_submitter_decides_their_own_step_unless_the_policy_says_self_approve(
+        db, network, people):
+    number = _transfer(db, people["sm2"], "S2")
+    inst = _instance(db, number)
+    assert inst["step_index"] == 0 and _waiting(inst["steps"][0]) == ["sm2"]
+    text = approvals.policy_yaml(db.uow(), "transfer").replace(
+        "version: 1\n", "version: 1\nself_approve: true\n")
+    approvals.save_policy(db.uow(), network, "transfer", text)
+    assert approvals.active_policy(db.uow(), "transfer").self_approve
     number = _transfer(db, people["sm2"], "S2")
     inst = _instance(db, number)
     assert inst["step_index"] == 1 and inst["steps"][0]["tasks"][0]["state"] == "approved"
+    assert _waiting(inst["steps"][1]) == ["rm_east"]
 
 
 def test_a_step_nobody_holds_goes_to_the_administrators_at_once(db, network):
@@ -133,16 +149,18 @@ def test_a_step_nobody_holds_goes_to_the_administrators_at_once(db, network):
 
 @pytest.mark.parametrize(("step", "votes", "expected"), [
     ("mode: any", [("sm1", "approve")], "approved"),
-    ("mode: any", [("sm2", "reject")], "draft"),
+    ("mode: any", [("deputy", "reject")], "draft"),
     ("mode: all", [("sm1", "approve")], "pending_approval"),
-    ("mode: all", [("sm1", "approve"), ("sm2", "approve"), ("deputy", "approve")], "approved"),
+    ("mode: all", [("sm1", "approve"), ("sm1b", "approve"), ("deputy", "approve")], "approved"),
     ("mode: n_of_m, n: 2", [("sm1", "approve")], "pending_approval"),
     ("mode: n_of_m, n: 2", [("sm1", "approve"), ("deputy", "approve")], "approved"),
     ("mode: n_of_m, n: 2", [("sm1", "reject"), ("deputy", "reject")], "draft"),
 ])
 def test_each_mode_decides_the_step(db, network, people, step, votes, expected):
+    """The step's role within scope ``all``: S1's three store managers (S2's does not see WH → S1)."""
     _policy(db, network, step)
     number = _transfer(db, people["clerk"], "S1")
+    assert sorted(_waiting(_instance(db, number)["steps"][0])) == ["deputy", "sm1", "sm1b"]
     for who, decision in votes:
         _decide(db, people[who], number, decision)
     assert _state(db, number) == expected
@@ -162,13 +180,16 @@ def test_reject_and_return_send_the_document_back_to_draft(db, people):
 
 def test_a_delegated_task_moves_to_the_other_user(db, people):
     number = _transfer(db, people["clerk"], "S2")
-    _decide(db, people["sm2"], number, "delegate", to_user="deputy", comment="on leave")
+    with pytest.raises(ValidationFailed) as refused:  # S1 only: cannot see WH → S2
+        _decide(db, people["sm2"], number, "delegate", to_user="deputy")
+    assert refused.value.errors[0].field == "to_user"
+    _decide(db, people["sm2"], number, "delegate", to_user="rm_south", comment="on leave")
     with pytest.raises(ApprovalRefused, match="already decided"):
         _decide(db, people["sm2"], number)
     tasks = _instance(db, number)["steps"][0]["tasks"]
     assert [(t["approver"], t["state"], t["delegated_to"]) for t in tasks] == [
-        ("sm2", "delegated", "deputy"), ("deputy", "pending", None)]
-    _decide(db, people["deputy"], number)
+        ("sm2", "delegated", "rm_south"), ("rm_south", "pending", None)]
+    _decide(db, people["rm_south"], number)
     assert _waiting(_instance(db, number)["steps"][1]) == ["rm_east"]
     with pytest.raises(ValidationFailed):
         _decide(db, people["rm_east"], number, "delegate", to_user="nobody")
@@ -177,11 +198,14 @@ def test_a_delegated_task_moves_to_the_other_user(db, people):
 def test_an_added_approver_joins_the_current_step(db, network, people):
     _policy(db, network, "mode: all")
     number = _transfer(db, people["clerk"], "S1")
-    _decide(db, people["sm1"], number, "add", to_user="finance")
-    for who in ("sm1", "sm2", "deputy"):
+    with pytest.raises(ValidationFailed) as refused:  # finance does not see transfers
+        _decide(db, people["sm1"], number, "add", to_user="finance")
+    assert refused.value.errors[0].field == "to_user"
+    _decide(db, people["sm1"], number, "add", to_user="rm_east")
+    for who in ("sm1", "sm1b", "deputy"):
         _decide(db, people[who], number)
-    assert _state(db, number) == "pending_approval"  # finance has not approved yet
-    _decide(db, people["finance"], number)
+    assert _state(db, number) == "pending_approval"  # rm_east has not approved yet
+    _decide(db, people["rm_east"], number)
     assert _state(db, number) == "approved"
 
 
@@ -201,7 +225,7 @@ def test_simultaneous_decisions_of_everyone_on_an_all_step_approve_it_once(db, n
     _policy(db, network, "mode: all")
     number = _transfer(db, people["clerk"], "S1")
     inst = _instance(db, number)["id"]
-    deciders = [people[u] for u in ("sm1", "sm2", "deputy")]
+    deciders = [people[u] for u in ("sm1", "sm1b", "deputy")]
     outcomes = race(db, lambda i: approvals.decide(db.uow(), deciders[i % 3], inst, "approve"))
     assert sum(isinstance(o, dict) for o in outcomes) == 3
     assert all(isinstance(o, dict | ApprovalRefused) for o in outcomes), outcomes
@@ -216,7 +240,7 @@ def test_a_reminder_is_sent_once_per_timed_out_step(db, network, people):
     with db.uow() as uow:
         reminders = uow.session.scalars(select(Notification.user_id).where(
             Notification.title.startswith("Reminder")))
-        assert sorted(reminders) == sorted(people[u].user_id for u in ("sm1", "sm2", "deputy"))
+        assert sorted(reminders) == sorted(people[u].user_id for u in ("sm1", "sm1b", "deputy"))
 
 
 def test_a_running_approval_keeps_the_policy_it_started_with(db, network, people):
@@ -291,14 +315,16 @@ def test_editing_a_transfer_under_approval_restarts_it(db, people):
         approvals.decide(db.uow(), people["rm_east"], first, "approve")
 
 
-def test_a_large_purchase_needs_the_director_and_finance(db, network, people):
+def test_a_large_purchase_needs_the_purchasing_manager_and_finance(db, network, people):
     masterdata.create(db.uow(), network, "supplier", {"code": "SUP-1", "name": "供应商"})
     po = purchasing.create_purchase(db.uow(), Meta(people["clerk"]), supplier="SUP-1", site="WH",
                                     lines=[PurchaseLineIn("SKU-1", "1000", price="150")])
     number = po["number"]
     assert purchasing.submit_purchase(db.uow(), Meta(people["clerk"]),
                                       number=number)["state"] == "submitted"
-    _decide(db, people["director"], number)
+    with pytest.raises(ApprovalRefused, match="not an approver"):
+        _decide(db, people["director"], number)
+    _decide(db, people["buyer_lead"], number)
     assert purchasing.get_purchase(db.uow(), number)["state"] == "submitted"
     _decide(db, people["finance"], number)
     assert purchasing.get_purchase(db.uow(), number)["state"] == "approved"

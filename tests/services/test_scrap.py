@@ -95,7 +95,7 @@ def test_scrap_documents_are_listed_by_site_number_and_day(db, meta):
     assert [i["number"] for i in page] == [numbers[2], numbers[1]] and cursor == numbers[1]
     assert listed(after=cursor) == [numbers[0]]
     assert page[0] | {"occurred_at": None} == {
-        "number": numbers[2], "site": "WH", "reason_code": "expired", "note": "test",
+        "number": numbers[2], "state": "posted", "site": "WH", "reason_code": "expired", "note": "test",
         "from_status": "available", "occurred_at": None, "operator": "admin"}
     with pytest.raises(ValidationFailed) as err:
         list_scraps(db.uow(), created_from=date(2026, 3, 3), created_to=date(2026, 3, 1))

@@ -48,7 +48,10 @@ def test_a_cross_region_transfer_is_decided_from_my_approvals(app, db, network):
     assert early.status_code == 403 and "not your turn" in early.json()["detail"]
     stranger = people["sales"].post(f"/api/v1/approvals/{approval}/decision",
                                     json={"decision": "approve"})
-    assert stranger.status_code == 403 and "not an approver" in stranger.json()["detail"]
+    assert stranger.status_code == 404  # S1's salesperson does not see WH → S2
+    onlooker = people["clerk"].post(f"/api/v1/approvals/{approval}/decision",
+                                    json={"decision": "approve"})
+    assert onlooker.status_code == 403 and "not an approver" in onlooker.json()["detail"]
     ok = people["sm2"].post(f"/api/v1/approvals/{approval}/decision",
                             json={"decision": "approve", "comment": "同意"})
     assert ok.status_code == 200 and ok.json()["step_index"] == 1

@@ -50,9 +50,13 @@ class Branch:
 
 @dataclass(frozen=True)
 class Policy:
+    """``self_approve``: a submitter who is also an approver of a step has signed it by
+    submitting (发起人自动审批); off by default, so every step is someone's explicit decision."""
+
     document_type: str
     branches: tuple[Branch, ...]
     version: int = 1
+    self_approve: bool = False
 
 
 _SITE: Final = {"site": "text", "region": "text"}
@@ -64,9 +68,12 @@ DOCUMENT_FIELDS: Final[Mapping[str, Mapping[str, str]]] = {  # amounts in the ba
         "generated_by_rule": "text",  # the planning rule's code; '' when entered by hand
         "exception": "bool", "category": "text"},
     "purchase": {"amount": "number", "lines": "number", "supplier": "text", **_SITE, "currency": "text"},
-    "count": {"variance_value": "number", "variance_qty": "number", "lines": "number", **_SITE},
+    # variance_*: net (gains positive); gross_value: the sum of every line's variance value
+    "count": {"variance_value": "number", "gross_value": "number", "variance_qty": "number",
+              "lines": "number", **_SITE},
     "scrap": {"amount": "number", "lines": "number", **_SITE, "reason_code": "text"},
-    "sales_return": {"amount": "number", "lines": "number", **_SITE},
+    "sales_return": {"amount": "number", "lines": "number", **_SITE, "customer": "text",
+                     "sales_order": "text"},
 }
 _TRANSFER_SCOPES: Final = frozenset({"source_region", "dest_region"})
 
@@ -102,7 +109,7 @@ def step_outcome(step: Step, approvers: Sequence[str],
 
 # --- reading and writing policies -------------------------------------------------------------
 
-_POLICY_KEYS: Final = ("document_type", "version", "branches")
+_POLICY_KEYS: Final = ("document_type", "version", "self_approve", "branches")
 _BRANCH_KEYS: Final = ("name", "condition", "steps")
 _STEP_KEYS: Final = tuple(f.name for f in fields(Step))
 _APPROVER_KEYS: Final = tuple(f.name for f in fields(Approvers))
@@ -163,6 +170,9 @@ def parse_policy(data: Mapping[str, Any], *, roles: Collection[str], users: Coll
     version = data.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         problems.add("version", "must be a whole number of at least 1")
+    self_approve = data.get("self_approve", False)
+    if not isinstance(self_approve, bool):
+        problems.add("self_approve", "must be true or false")
     raw = data.get("branches")
     if not isinstance(raw, list) or not raw:
         problems.add("branches", "a default branch (without a condition) is required")
@@ -174,7 +184,7 @@ def parse_policy(data: Mapping[str, Any], *, roles: Collection[str], users: Coll
     _check_branch_order(problems, branches)
     if problems.errors:
         raise ValidationFailed(problems.errors)
-    return Policy(str(document_type), branches, version)
+    return Policy(str(document_type), branches, version, self_approve)
 
 
 def _scopes(document_type: str) -> tuple[str, ...]:
@@ -298,8 +308,10 @@ def policy_from_yaml(text: str, *, roles: Collection[str], users: Collection[str
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
     """The plain form ``parse_policy`` reads; values left at their default are omitted."""
-    return {"document_type": policy.document_type, "version": policy.version,
-            "branches": [_branch_to_dict(b) for b in policy.branches]}
+    out: dict[str, Any] = {"document_type": policy.document_type, "version": policy.version}
+    if policy.self_approve:
+        out["self_approve"] = True
+    return {**out, "branches": [_branch_to_dict(b) for b in policy.branches]}
 
 
 def _branch_to_dict(branch: Branch) -> dict[str, Any]:
@@ -353,12 +365,13 @@ DEFAULT_POLICIES: Final[Mapping[str, Policy]] = {
             _role("inventory_director"))),
         Branch("default", None, (_role("store_manager", "site", escalate_to="regional_manager"),)),
     )),
-    # There is no purchasing-manager role: the inventory director approves large purchases.
     "purchase": _auto("purchase", Branch("large", "amount >= 100000",
-                                         (_role("inventory_director"), _role("finance")))),
-    # Losses and gains alike: a large surplus is as suspect as a large shortage.
-    "count": _auto("count", Branch("large_variance", "ABS(variance_value) >= 5000",
+                                         (_role("purchasing_manager"), _role("finance")))),
+    # Gross value: a large surplus is as suspect as a large shortage, and one does not hide the
+    # other.
+    "count": _auto("count", Branch("large_variance", "gross_value >= 5000",
                                    (_role("inventory_director"),))),
     "scrap": _auto("scrap", Branch("large", "amount >= 2000", (_role("finance"),))),
-    "sales_return": _auto("sales_return"),
+    "sales_return": _auto("sales_return", Branch("large", "amount >= 10000", (
+        _role("store_manager", "site", escalate_to="regional_manager"),))),
 }

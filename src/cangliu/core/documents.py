@@ -46,6 +46,7 @@ SERIES = {
     "sales_order": Series("SO"),
     "stock_count": Series("SC"),
     "scrap": Series("SP"),
+    "sales_return": Series("RT"),
     "receipt": Series("RC"),
     "payment": Series("PM"),
 }
@@ -115,8 +116,18 @@ SALES_ORDER = StateTable("sales order", {
 
 STOCK_COUNT = StateTable("stock count", {
     "counting": {"count": "counting", "submit": "review", "cancel": "cancelled"},
+    # Posting starts the variances' approval; they post at once when the policy approves.
     "review": {"reopen": "counting", "post": "posted", "cancel": "cancelled"},
+    "pending_approval": {"approve": "posted", "reject": "review", "cancel": "cancelled"},
     "posted": {},
+    "cancelled": {},
+})
+
+# A posting held for approval (a large scrap or customer return): approval posts it.
+HELD = StateTable("held document", {
+    "pending_approval": {"approve": "posted", "reject": "rejected", "cancel": "cancelled"},
+    "posted": {},
+    "rejected": {},
     "cancelled": {},
 })
 

@@ -75,6 +75,9 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
     BuiltinRole("purchaser", "采购员", "Purchaser", _grant({
         "purchase": "view create edit cancel export", "supplier": "view create edit export",
         "stock": "view", "report": "view", **_MASTER_VIEW})),
+    BuiltinRole("purchasing_manager", "采购经理", "Purchasing manager", _grant({
+        "purchase": "view create edit approve cancel export", "supplier": "view create edit export",
+        "stock": "view export", "report": "*", **_MASTER_VIEW})),
     BuiltinRole("clerk", "仓库员", "Warehouse clerk", _grant({
         "purchase": "view post", "sales": "view post", "transfer": "view create edit post",
         "count": "view create edit post", "scrap": "view create post", "stock": "view create",
@@ -86,7 +89,8 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         hidden=frozenset({"cost", "valuation", "margin"})),
     BuiltinRole("finance", "财务", "Finance", _grant({
         "finance": "*", "report": "*", "purchase": "view export", "sales": "view export",
-        "supplier": "view", "customer": "view", "stock": "view export", **_MASTER_VIEW})),
+        "scrap": "view approve export", "supplier": "view", "customer": "view",
+        "stock": "view export", **_MASTER_VIEW})),
     BuiltinRole("store_manager", "门店经理", "Store manager", _grant({
         "sales": "view create edit post approve cancel", "transfer": "view create edit post approve cancel",
         "count": "view create edit post approve", "scrap": "view create approve",

@@ -28,6 +28,7 @@ from cangliu.core.errors import NotFound, ValidationFailed
 from cangliu.db.models import (
     Category,
     Customer,
+    HeldDocument,
     Location,
     PurchaseLine,
     PurchaseOrder,
@@ -353,15 +354,22 @@ DOCUMENT_SITES: dict[str, tuple[Any, ...]] = {
 }
 
 
+def scrap_sites(session: Session, number: str) -> list[int] | None:
+    """A scrap's site, from its moves or, while held for approval, its request."""
+    sites = session.scalars(
+        select(Location.site_id).join(StockMove, StockMove.from_location_id == Location.id)
+        .where(StockMove.document_type == "scrap", StockMove.document_number == number)
+        .distinct()).all()
+    held = session.scalar(select(HeldDocument.site_id).where(
+        HeldDocument.document_type == "scrap", HeldDocument.number == number))
+    return [s for s in sites if s is not None] or ([held] if held else None)
+
+
 def document_sites(uow: Any, resource: str, number: str) -> list[int] | None:
     """The sites of a document (None: no such document)."""
     with uow:
         if resource == "scrap":
-            sites = uow.session.scalars(
-                select(Location.site_id).join(StockMove, StockMove.from_location_id == Location.id)
-                .where(StockMove.document_type == "scrap", StockMove.document_number == number)
-                .distinct()).all()
-            return [s for s in sites if s is not None] or None
+            return scrap_sites(uow.session, number)
         model, *columns = DOCUMENT_SITES[resource]
         row = uow.session.execute(select(*columns).where(model.number == number)).first()
         return None if row is None else list(row)

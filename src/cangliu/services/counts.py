@@ -7,15 +7,18 @@ moves into that place between the snapshot and the moment the line was counted.
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import case, func, or_, select
 
 from cangliu.core.documents import STOCK_COUNT
 from cangliu.core.ledger import Move, Operation, StockStatus, parse_qty
 from cangliu.core.locations import LocationKind
+from cangliu.core.permissions import Actor
 from cangliu.db.models import Barcode, Location, Sku, StockBalance, StockCount, StockCountLine, StockMove
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import approvals
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -147,28 +150,58 @@ def submit_count(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
 
 @retrying
 def post_count(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
-    """Post every variance as an adjustment (gain from / loss to the adjustment location)."""
-    def post_variances(count: StockCount, doc: Meta) -> None:
-        site = uow.session.get_one(Location, count.site_id)
-        adjustment = md.virtual(uow.session, LocationKind.ADJUSTMENT)
-        book, moves = Book(), []
-        book.loc(adjustment, None)
-        lines = uow.session.scalars(select(StockCountLine).where(
-            StockCountLine.count_id == count.id, StockCountLine.counted_qty.is_not(None)))
-        for line in lines:
-            variance = line.counted_qty - _expected(uow, count, line)  # type: ignore[operator]
-            if variance == 0:
-                continue
-            book.sku(uow.session.get_one(Sku, line.sku_id))
-            book.loc(uow.session.get_one(Location, line.location_id), site)
-            src, dst = ((adjustment.id, line.location_id) if variance > 0
-                        else (line.location_id, adjustment.id))
-            moves.append(Move(line.sku_id, abs(variance), src, dst, lot=line.lot))
-        if moves:
-            post(uow, replace(doc, reason=doc.reason or "stock count"), Operation.ADJUST, moves, book)
-        count.posted_at = uow.now()
+    """Post every variance as an adjustment (gain from / loss to the adjustment location), at
+    once when the count policy approves it, else once its approval ends (state pending_approval)."""
+    def post_or_hold(count: StockCount, doc: Meta) -> str | None:
+        started = approvals.start(uow, meta.actor, "count", number, count.version + 1)
+        if started["state"] != "approved":
+            return "pending_approval"
+        _post_variances(uow, count, doc)
+        return None
 
-    return act(uow, meta, KIND, number, "post", {}, post_variances)
+    return act(uow, meta, KIND, number, "post", {}, post_or_hold)
+
+
+def post_approved(uow: UnitOfWork, count: StockCount, submitter: Actor) -> None:
+    """The approval of a count's variances ended approved: post them as its submitter."""
+    _post_variances(uow, count, Meta(submitter, document_type=KIND.doc_type,
+                                     document_number=count.number))
+
+
+def _variances(uow: UnitOfWork, count: StockCount) -> list[tuple[StockCountLine, Decimal]]:
+    lines = uow.session.scalars(select(StockCountLine).where(
+        StockCountLine.count_id == count.id, StockCountLine.counted_qty.is_not(None))
+        .order_by(StockCountLine.id))
+    pairs = [(ln, ln.counted_qty - _expected(uow, count, ln)) for ln in lines]  # type: ignore[operator]
+    return [(ln, v) for ln, v in pairs if v != 0]
+
+
+def variance_fields(uow: UnitOfWork, count: StockCount) -> dict[str, Any]:
+    """What the count policy reads: the variances valued at the moving-average cost."""
+    pairs = _variances(uow, count)
+    costs = approvals.unit_costs(uow.session, {ln.sku_id for ln, _ in pairs})
+    values = [v * costs.get(ln.sku_id, Decimal(0)) for ln, v in pairs]
+    site = uow.session.get_one(Location, count.site_id)
+    return {"variance_value": float(sum(values, Decimal(0))),
+            "gross_value": float(sum((abs(v) for v in values), Decimal(0))),
+            "variance_qty": float(sum((v for _, v in pairs), Decimal(0))), "lines": len(pairs),
+            "site": site.code, "region": site.region}
+
+
+def _post_variances(uow: UnitOfWork, count: StockCount, doc: Meta) -> None:
+    site = uow.session.get_one(Location, count.site_id)
+    adjustment = md.virtual(uow.session, LocationKind.ADJUSTMENT)
+    book, moves = Book(), []
+    book.loc(adjustment, None)
+    for line, variance in _variances(uow, count):
+        book.sku(uow.session.get_one(Sku, line.sku_id))
+        book.loc(uow.session.get_one(Location, line.location_id), site)
+        src, dst = ((adjustment.id, line.location_id) if variance > 0
+                    else (line.location_id, adjustment.id))
+        moves.append(Move(line.sku_id, abs(variance), src, dst, lot=line.lot))
+    if moves:
+        post(uow, replace(doc, reason=doc.reason or "stock count"), Operation.ADJUST, moves, book)
+    count.posted_at = uow.now()
 
 
 @retrying
@@ -178,7 +211,8 @@ def reopen_count(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
 
 @retrying
 def cancel_count(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
-    return act(uow, meta, KIND, number, "cancel", {}, lambda _c, _m: None)
+    return act(uow, meta, KIND, number, "cancel", {},
+               lambda _c, _m: approvals.cancel_running(uow, "count", number))
 
 
 def get_count(uow: UnitOfWork, number: str) -> Result:

@@ -9,6 +9,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.uow import Database
 from cangliu.services import counts, masterdata, purchasing, sales, transfers
 from cangliu.services.counts import CountIn
+from cangliu.services.demo_approvals import sign_off
 from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn
@@ -122,7 +123,8 @@ def _transfers(db: Database, meta: Meta) -> int:
                                          lines=[TransferLineIn("SKU-0001", "10")])
 
     def submit(n: str) -> Any:
-        return transfers.submit_transfer(db.uow(), meta, number=n)
+        transfers.submit_transfer(db.uow(), meta, number=n)  # 华东 → 华南: approval needed
+        sign_off(db, meta.actor, "transfer", n)
 
     def ship(n: str) -> Any:
         return transfers.ship_transfer(db.uow(), meta, number=n)

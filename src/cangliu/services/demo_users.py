@@ -26,11 +26,13 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("purchaser", "采购 王芳", "purchaser"),
+    DemoUser("buyer_lead", "采购经理 吴昊", "purchasing_manager"),
     DemoUser("clerk", "仓库 李强", "clerk", "sites", sites=("WH-CENTRAL", "WH-EAST")),
     DemoUser("sales", "销售 张伟", "sales", "region", region="华东"),
     DemoUser("finance", "财务 刘洋", "finance"),
     DemoUser("store", "店长 陈静", "store_manager", "sites", sites=("ST-SH01",)),
     DemoUser("regional", "区域经理 赵磊", "regional_manager", "region", region="华南"),
+    DemoUser("regional_east", "区域经理 孙丽", "regional_manager", "region", region="华东"),
     DemoUser("director", "库存总监 周敏", "inventory_director"),
 )
 

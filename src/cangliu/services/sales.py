@@ -15,17 +15,27 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cangliu.core.documents import BASE_CURRENCY, SALES_ORDER
-from cangliu.core.errors import Conflict, ValidationFailed
+from cangliu.core.errors import Conflict, NotFound, ValidationFailed
 from cangliu.core.ledger import Move, Operation, StockStatus, parse_money, parse_qty
 from cangliu.core.locations import Channel, LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.core.valuation import COST_PLACES
-from cangliu.db.models import Customer, CustomerPrice, Location, SalesLine, SalesOrder, Sku, StockMove
+from cangliu.db.models import (
+    Customer,
+    CustomerPrice,
+    HeldDocument,
+    Location,
+    SalesLine,
+    SalesOrder,
+    Sku,
+    StockMove,
+)
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
+from cangliu.services.held import held, hold, request_of
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
 from cangliu.services.picking import free_stock_of, hold_picked, pick_list, ship_parts
@@ -91,6 +101,7 @@ def answer(uow: UnitOfWork, so: SalesOrder) -> Result:
         "currency": so.currency, "rate": str(so.rate), "total": str(total.quantize(Decimal("0.01"))),
         "reason": so.reason, "created_by": so.created_by, "created_at": so.created_at.isoformat(),
         "allowed_actions": SALES_ORDER.allowed(so.state),
+        "returns": held(uow, "sales_return", parent=so.number),
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
                    "price": str(ln.price), "shipped_qty": str(ln.shipped_qty),
                    "backorder_qty": str(ln.qty - ln.shipped_qty
@@ -301,30 +312,78 @@ def close_sale(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
 
 @retrying
 def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty]) -> Result:
-    """Goods come back from the customer onto quality hold at the order's site."""
-    def take_back(so: SalesOrder, doc: Meta) -> None:
+    """Goods come back from the customer onto quality hold at the order's site: at once when the
+    return policy approves it, else held as a return (RT…, listed under ``returns``) until it is."""
+    def take_back_or_hold(so: SalesOrder, doc: Meta) -> None:
+        pairs = _returnable(uow, so, lines)
         site = uow.session.get_one(Location, so.site_id)
-        customer = md.virtual(uow.session, LocationKind.CUSTOMER)
-        book, moves = Book(), []
-        book.loc(customer, None)
-        book.loc(site, site)
-        pairs = _quantities(uow, _lines(uow, so), lines, lambda ln: ln.shipped_qty - ln.returned_qty,
-                            "returnable")
-        for line, qty in pairs:
-            book.sku(uow.session.get_one(Sku, line.sku_id))
-            moves.append(Move(line.sku_id, qty, customer.id, site.id,
-                              to_status=StockStatus.QUALITY_HOLD,
-                              unit_cost=_shipped_cost(uow, so.number, line.sku_id)))
-            line.returned_qty += qty
-        posted = post(uow, doc, Operation.RECEIVE, moves, book)
-        # A credit note: the returned goods no longer owe their price.
-        book_credit(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
-                    document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],
-                    currency=so.currency, rate=so.rate,
-                    amount=sum((ln.price * q for ln, q in pairs), Decimal(0)),
-                    on=(doc.occurred_at or uow.now()).date())
+        fields = {"amount": float(sum((ln.price * q for ln, q in pairs), Decimal(0)) * so.rate),
+                  "lines": len(pairs), "site": site.code, "region": site.region,
+                  "customer": uow.session.get_one(Customer, so.customer_id).code,
+                  "sales_order": so.number}
+        request = {"sales_order": so.number, "lines": [vars(x) for x in lines],
+                   "reason": meta.reason}
+        returned = next_number(uow, "sales_return", uow.now().date())
+        if hold(uow, meta, "sales_return", returned, site, request, fields, parent=so.number) is None:
+            _take_back(uow, so, doc, pairs)
 
-    return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]}, take_back)
+    return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]},
+               take_back_or_hold)
+
+
+def post_approved_return(uow: UnitOfWork, row: HeldDocument, submitter: Actor) -> None:
+    """A held return was approved: take the goods back now, if the order still allows it."""
+    request = request_of(row)
+    so = load(uow, KIND, request["sales_order"])
+    SALES_ORDER.next(so.number, so.state, "return")
+    pairs = _returnable(uow, so, [LineQty(**x) for x in request["lines"]])
+    doc = Meta(submitter, reason=request["reason"], document_type=KIND.doc_type,
+               document_number=so.number)
+    _take_back(uow, so, doc, pairs)
+    so.version += 1
+
+
+def get_return(uow: UnitOfWork, number: str) -> Result:
+    """A customer return request (RT…) with its order's line details, in any state."""
+    with uow:
+        found = held(uow, "sales_return", number=number)
+        if not found:
+            raise NotFound("No return {number}", number=number)
+        doc = found[0]
+        so = load(uow, KIND, doc["parent"], lock=False)
+        by_no = {ln["line_no"]: ln for ln in answer(uow, so)["lines"]}
+        lines = [{**by_no.get(int(ln["line_no"]), {}), "return_qty": str(ln["qty"])}
+                 for ln in doc["request"]["lines"]]
+        return {**doc, "customer": uow.session.get_one(Customer, so.customer_id).code,
+                "currency": so.currency, "lines": lines}
+
+
+def _returnable(uow: UnitOfWork, so: SalesOrder, lines: Sequence[LineQty]
+                ) -> list[tuple[SalesLine, Decimal]]:
+    return _quantities(uow, _lines(uow, so), lines, lambda ln: ln.shipped_qty - ln.returned_qty,
+                       "returnable")
+
+
+def _take_back(uow: UnitOfWork, so: SalesOrder, doc: Meta,
+               pairs: list[tuple[SalesLine, Decimal]]) -> None:
+    site = uow.session.get_one(Location, so.site_id)
+    customer = md.virtual(uow.session, LocationKind.CUSTOMER)
+    book, moves = Book(), []
+    book.loc(customer, None)
+    book.loc(site, site)
+    for line, qty in pairs:
+        book.sku(uow.session.get_one(Sku, line.sku_id))
+        moves.append(Move(line.sku_id, qty, customer.id, site.id,
+                          to_status=StockStatus.QUALITY_HOLD,
+                          unit_cost=_shipped_cost(uow, so.number, line.sku_id)))
+        line.returned_qty += qty
+    posted = post(uow, doc, Operation.RECEIVE, moves, book)
+    # A credit note: the returned goods no longer owe their price.
+    book_credit(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
+                document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],
+                currency=so.currency, rate=so.rate,
+                amount=sum((ln.price * q for ln, q in pairs), Decimal(0)),
+                on=(doc.occurred_at or uow.now()).date())
 
 
 def _shipped_cost(uow: UnitOfWork, number: str, sku_id: int) -> Decimal | None:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cangliu.core.errors import NotFound
-from cangliu.db.models import AuditEvent, Location, OpenItem, StockMove
-from cangliu.db.queries import DOCUMENT_SITES
+from cangliu.db.models import AuditEvent, HeldDocument, OpenItem, StockMove
+from cangliu.db.queries import DOCUMENT_SITES, scrap_sites
 from cangliu.db.uow import UnitOfWork
 
 
@@ -34,17 +34,18 @@ KINDS: dict[str, Kind] = {
     "transfer": Kind("transfer", "transfer_order", "transfer", "/transfers"),
     "count": Kind("count", "stock_count", "stock_count", "/docs/counts"),
     "scrap": Kind("scrap", "", "scrap", "/docs/scrap"),
+    "sales_return": Kind("sales", "", "sales_order", "/docs/returns"),
 }
 
 
 def document_sites(session: Session, kind: str, number: str) -> list[int] | None:
     """The sites of a document (None: no such document), to check who may see it."""
     if kind == "scrap":
-        sites = session.scalars(
-            select(Location.site_id).join(StockMove, StockMove.from_location_id == Location.id)
-            .where(StockMove.document_type == "scrap", StockMove.document_number == number)
-            .distinct()).all()
-        return [s for s in sites if s is not None] or None
+        return scrap_sites(session, number)
+    if kind == "sales_return":
+        site = session.scalar(select(HeldDocument.site_id).where(
+            HeldDocument.document_type == kind, HeldDocument.number == number))
+        return [site] if site else None
     model, *columns = DOCUMENT_SITES[KINDS[kind].resource]
     row = session.execute(select(*columns).where(model.number == number)).first()
     return None if row is None else list(row)

@@ -2,7 +2,11 @@
 
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -36,12 +40,15 @@ from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
 from cangliu.web.i18n import translate
 from cangliu.web.pages import account as account_pages
+from cangliu.web.pages import approval_policies as approval_policy_pages
+from cangliu.web.pages import approvals as approval_pages
 from cangliu.web.pages import audit as audit_pages
 from cangliu.web.pages import collab as collab_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
 from cangliu.web.pages import locks as lock_pages
 from cangliu.web.pages import masterdata as masterdata_pages
+from cangliu.web.pages import returns as return_pages
 from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
@@ -81,12 +88,32 @@ class AuditContextMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+class Background(Protocol):
+    """Work that lives as long as the app, such as the in-process job scheduler."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@asynccontextmanager
+async def _lifespan(background: Background | None, _app: FastAPI) -> AsyncIterator[None]:
+    if background is not None:
+        background.start()
+    try:
+        yield
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, *,
+               background: Background | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.database_url, echo=settings.sql_echo)
     # The schema and its UI are served by our own routes so that they require a login too.
     app = FastAPI(title="Cangliu 仓流", version=__version__, openapi_url=None, docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=partial(_lifespan, background))
     app.state.db = db
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
@@ -125,13 +152,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (audit_api, audit_pages, history_api, history_pages,
                    auth_api, stock_api, transfers_api, purchasing_api, sales_api, counts_api, finance_api,
                    masterdata_api, locks_api, lock_pages, session_pages, account_pages, stock_pages,
-                   masterdata_pages, transfer_pages, scrap_pages, document_pages):
+                   masterdata_pages, transfer_pages, scrap_pages, return_pages, document_pages):
         app.include_router(module.router)
     app.include_router(stock_api.scrap_router)
     app.include_router(collab_api.router)
     app.include_router(collab_pages.router)
     app.include_router(users_api.router)
     app.include_router(approvals_api.router)
+    app.include_router(approval_pages.router)
+    app.include_router(approval_policy_pages.router)
     app.include_router(user_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,6 +1,6 @@
 """SQLAlchemy rows, one module per table family."""
 
-from cangliu.db.models.approvals import ApprovalInstance, ApprovalPolicy, ApprovalTask
+from cangliu.db.models.approvals import ApprovalInstance, ApprovalLinkUse, ApprovalPolicy, ApprovalTask
 from cangliu.db.models.audit import AuditEvent, AuditHead
 from cangliu.db.models.auth import (
     ApiToken,
@@ -13,6 +13,7 @@ from cangliu.db.models.auth import (
 from cangliu.db.models.collab import DocumentComment, Notification, Task
 from cangliu.db.models.documents import (
     CustomerPrice,
+    HeldDocument,
     NumberCounter,
     PurchaseLine,
     PurchaseOrder,
@@ -50,6 +51,7 @@ __all__ = [
     "ApiToken",
     "AppUser",
     "ApprovalInstance",
+    "ApprovalLinkUse",
     "ApprovalPolicy",
     "ApprovalTask",
     "AuditEvent",
@@ -60,6 +62,7 @@ __all__ = [
     "CustomerPrice",
     "DocumentComment",
     "EditLock",
+    "HeldDocument",
     "IdempotencyRecord",
     "Location",
     "Lot",

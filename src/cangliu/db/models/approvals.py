@@ -72,3 +72,15 @@ class ApprovalTask(Base):
     delegated_to_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     # Who put this approver on the step: "policy", "escalation", or the username who added them.
     added_by: Mapped[str] = mapped_column(String(64), default="policy")
+
+
+class ApprovalLinkUse(Base):
+    """A signed one-time approval link that was opened: a link works once, so a forwarded or
+    leaked message cannot be replayed."""
+
+    __tablename__ = "approval_link_use"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("approval_instance.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    used_at: Mapped[datetime]

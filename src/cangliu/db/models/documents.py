@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -184,3 +184,27 @@ class StockCountLine(Base):
     counted_qty: Mapped[Decimal | None] = mapped_column(Exact)
     counted_at: Mapped[datetime | None]
     counted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class HeldDocument(Base):
+    """A posting waiting for its approval: a scrap or a customer return above its policy's
+    threshold. It keeps the request as submitted and the fields the policy read; approval posts
+    it under its number, rejection ends it without a move."""
+
+    __tablename__ = "held_document"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending_approval', 'posted', 'rejected', 'cancelled')",
+                        name="state"),
+        UniqueConstraint("document_type", "number"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    document_type: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("location.id"), index=True)
+    parent: Mapped[str | None] = mapped_column(String(40), index=True)  # a return's sales order
+    request: Mapped[str] = mapped_column(Text)  # JSON, as the service received it
+    fields: Mapped[str] = mapped_column(Text)  # JSON, what the approval policy read
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)

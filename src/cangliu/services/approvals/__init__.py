@@ -8,8 +8,10 @@ from cangliu.services.approvals.documents import (
     editable,
     fields_of,
     settle,
+    unit_costs,
 )
 from cangliu.services.approvals.engine import cancel_running, decide, restart, start
+from cangliu.services.approvals.metrics import approval_metrics
 from cangliu.services.approvals.policies import active_policy, policy_yaml, save_policy
 from cangliu.services.approvals.reading import get_approval, list_approvals
 from cangliu.services.approvals.timeouts import sweep_timeouts
@@ -19,6 +21,7 @@ __all__ = [
     "ApprovalRefused",
     "DecisionIn",
     "active_policy",
+    "approval_metrics",
     "cancel_running",
     "decide",
     "editable",
@@ -31,4 +34,5 @@ __all__ = [
     "settle",
     "start",
     "sweep_timeouts",
+    "unit_costs",
 ]

@@ -1,7 +1,8 @@
 """The documents approvals are about: their pending state, the fields policy conditions read,
 and the sites role scopes are judged at."""
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
@@ -9,15 +10,18 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cangliu.core.documents import PURCHASE_ORDER, TRANSFER, StateTable
+from cangliu.core.documents import HELD, PURCHASE_ORDER, STOCK_COUNT, TRANSFER, StateTable
 from cangliu.core.errors import DomainError, NotFound
+from cangliu.core.permissions import Actor
 from cangliu.db.models import (
     Category,
+    HeldDocument,
     Location,
     PurchaseLine,
     PurchaseOrder,
     Sku,
     SkuCost,
+    StockCount,
     Supplier,
     TransferLine,
     TransferOrder,
@@ -49,7 +53,34 @@ class DocType:
 DOCUMENTS: dict[str, DocType] = {
     "transfer": DocType(TransferOrder, TRANSFER, "pending_approval"),
     "purchase": DocType(PurchaseOrder, PURCHASE_ORDER, "submitted"),
+    "count": DocType(StockCount, STOCK_COUNT, "pending_approval"),
+    "scrap": DocType(HeldDocument, HELD, "pending_approval"),
+    "sales_return": DocType(HeldDocument, HELD, "pending_approval"),
 }
+HELD_TYPES = ("scrap", "sales_return")  # postings held until approved
+
+
+def document_row(session: Session, document_type: str, number: str, *, lock: bool = False) -> Any:
+    """The document's row (a held posting's for scrap and returns), None if there is none."""
+    model = doc_type(document_type).model
+    query = select(model).where(model.number == number)
+    if model is HeldDocument:
+        query = query.where(HeldDocument.document_type == document_type)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def on_approved(uow: UnitOfWork, document_type: str, row: Any, submitter: Actor) -> None:
+    """What approval does besides moving the state: a count posts its variances, a held scrap or
+    return posts its moves, in the deciding transaction. (Imported here, not above: those services
+    submit into approval, so they import this package.)"""
+    from cangliu.services import counts, sales, scrap
+
+    posts: dict[str, Callable[[UnitOfWork, Any, Actor], None]] = {
+        "count": counts.post_approved, "scrap": scrap.post_approved,
+        "sales_return": sales.post_approved_return}
+    post = posts.get(document_type)
+    if post is not None:
+        post(uow, row, submitter)
 
 
 def doc_type(document_type: str) -> DocType:
@@ -58,7 +89,7 @@ def doc_type(document_type: str) -> DocType:
     return DOCUMENTS[document_type]
 
 
-def _unit_costs(session: Session, sku_ids: Iterable[int]) -> dict[int, Decimal]:
+def unit_costs(session: Session, sku_ids: Iterable[int]) -> dict[int, Decimal]:
     rows = session.execute(select(SkuCost.sku_id, SkuCost.qty, SkuCost.value)
                            .where(SkuCost.sku_id.in_(list(sku_ids))))
     return {sid: value / qty for sid, qty, value in rows if qty > 0}
@@ -68,10 +99,15 @@ def fields_of(uow: UnitOfWork, document_type: str, number: str) -> dict[str, Any
     """The values a policy's conditions read; amounts in the base currency (a transfer at the
     moving-average cost, a purchase at its prices × rate)."""
     s = uow.session
-    row = s.scalar(select(doc_type(document_type).model).where(
-        doc_type(document_type).model.number == number))
+    row = document_row(s, document_type, number)
     if row is None:
         raise NotFound("Document {number} not found", number=number)
+    if document_type in HELD_TYPES:
+        return dict(json.loads(row.fields))
+    if document_type == "count":
+        from cangliu.services import counts  # see on_approved
+
+        return counts.variance_fields(uow, row)
     if document_type == "purchase":
         site = s.get_one(Location, row.site_id)
         plines = list(s.scalars(select(PurchaseLine).where(PurchaseLine.purchase_id == row.id)))
@@ -82,7 +118,7 @@ def fields_of(uow: UnitOfWork, document_type: str, number: str) -> dict[str, Any
     src, dst = s.get_one(Location, row.source_site_id), s.get_one(Location, row.dest_site_id)
     tlines = list(s.scalars(select(TransferLine).where(TransferLine.transfer_id == row.id)
                             .order_by(TransferLine.line_no)))
-    costs = _unit_costs(s, (ln.sku_id for ln in tlines))
+    costs = unit_costs(s, (ln.sku_id for ln in tlines))
     amount = sum((ln.qty * costs.get(ln.sku_id, Decimal(0)) for ln in tlines), Decimal(0))
     category = s.scalar(select(Category.code).join(Sku, Sku.category_id == Category.id)
                         .where(Sku.id == tlines[0].sku_id)) if tlines else None
@@ -94,17 +130,15 @@ def fields_of(uow: UnitOfWork, document_type: str, number: str) -> dict[str, Any
             "category": category or ""}
 
 
-def scope_site(session: Session, document_type: str, number: str, scope: str) -> Location | None:
-    """The site a role's scope is judged at: a transfer's destination (its source for
-    source_region), a purchase's receiving site; None for every site."""
-    if scope == "all":
-        return None
-    row: Any = session.scalar(select(doc_type(document_type).model).where(
-        doc_type(document_type).model.number == number))
-    if document_type == "purchase":
-        return session.get_one(Location, row.site_id)
-    return session.get_one(Location, row.source_site_id if scope == "source_region"
-                           else row.dest_site_id)
+def scope_sites(session: Session, document_type: str, number: str, scope: str) -> list[Location]:
+    """The sites a role's scope is judged at: every site of the document for ``all`` (a
+    transfer's two ends), a transfer's destination for ``site`` and ``dest_region`` and its
+    source for ``source_region``; any other document's site."""
+    row: Any = document_row(session, document_type, number)
+    if document_type != "transfer":
+        return [session.get_one(Location, row.site_id)]
+    ends = {"source_region": [row.source_site_id], "all": [row.source_site_id, row.dest_site_id]}
+    return [session.get_one(Location, i) for i in ends.get(scope, [row.dest_site_id])]
 
 
 def editable(kind: DocumentKind, document_type: str) -> DocumentKind:

@@ -1,7 +1,7 @@
 """Walking an instance through its steps: start on submit, decisions, restart on edit, cancel.
 
-A submitter's own task is approved as they submit (发起人自动审批): a manager who raises a
-document has already signed it."""
+Where the policy says ``self_approve``, a submitter's own task is approved as they submit
+(发起人自动审批); otherwise they decide on it like any other approver."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,11 +15,20 @@ from cangliu.core.errors import NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import ApprovalInstance, ApprovalTask, AppUser
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services.approvals.documents import DOCUMENTS, ApprovalRefused, DecisionIn, Result, fields_of
+from cangliu.services.approvals.documents import (
+    DOCUMENTS,
+    ApprovalRefused,
+    DecisionIn,
+    Result,
+    document_row,
+    fields_of,
+    on_approved,
+)
 from cangliu.services.approvals.people import approvers_of, cc_of, fallback
 from cangliu.services.approvals.policies import policy_at, steps_of
-from cangliu.services.approvals.reading import answer
+from cangliu.services.approvals.reading import answer, may_see, sees_document
 from cangliu.services.notifications import notify
+from cangliu.services.roles import actor_of
 from cangliu.services.timeline import link
 
 
@@ -36,14 +45,15 @@ def add_tasks(session: Session, inst: ApprovalInstance, users: Iterable[int], ad
     present = set(session.scalars(select(ApprovalTask.approver_id).where(
         ApprovalTask.instance_id == inst.id, ApprovalTask.step_index == inst.step_index)))
     new = [u for u in dict.fromkeys(users) if u not in present]
+    signs = policy_at(session, inst.document_type, inst.policy_version).self_approve
     for user in new:
-        own = user == inst.submitter_id
+        own = signs and user == inst.submitter_id
         session.add(ApprovalTask(
             instance_id=inst.id, step_index=inst.step_index, approver_id=user,
             state="approved" if own else "pending", decided_at=at if own else None,
             comment="", added_by="submitter" if own else added_by))
     session.flush()
-    return [u for u in new if u != inst.submitter_id]
+    return [u for u in new if not (signs and u == inst.submitter_id)]
 
 
 def _outcome(session: Session, inst: ApprovalInstance, step: Step) -> str:
@@ -78,7 +88,7 @@ def enter(session: Session, inst: ApprovalInstance, steps: tuple[Step, ...], ind
         if _outcome(session, inst, step) != "approved":
             tell(session, at, inst, waiting, "{document} is waiting for your approval ({step})",
                  step.name)
-            tell(session, at, inst, cc_of(session, step),
+            tell(session, at, inst, cc_of(session, inst, step),
                  "{document} is awaiting approval ({step})", step.name)
             return inst.state
         close_step(session, inst)
@@ -96,16 +106,19 @@ def finish(session: Session, inst: ApprovalInstance, state: str, at: datetime) -
         tell(session, at, inst, [inst.submitter_id], titles[state])
 
 
-def settle_document(session: Session, inst: ApprovalInstance) -> None:
-    """The document follows a finished approval: approved, or back to draft."""
+def settle_document(uow: UnitOfWork, inst: ApprovalInstance) -> None:
+    """The document follows a finished approval: approved (and, for counts and held postings,
+    posted), or back to draft."""
     kind = DOCUMENTS[inst.document_type]
-    doc = session.scalar(select(kind.model).where(kind.model.number == inst.document_number)
-                         .with_for_update())
+    doc = document_row(uow.session, inst.document_type, inst.document_number, lock=True)
     if doc is None or doc.state != kind.pending or inst.state == "pending":
         return
     action = "approve" if inst.state == "approved" else "reject"
     doc.state = kind.table.next(doc.number, doc.state, action)
     doc.version += 1
+    if action == "approve":
+        submitter = uow.session.get_one(AppUser, inst.submitter_id)
+        on_approved(uow, inst.document_type, doc, actor_of(uow.session, submitter))
 
 
 def start(uow: UnitOfWork, actor: Actor, document_type: str, number: str,
@@ -162,9 +175,7 @@ def locked_instance(session: Session, instance_id: int) -> ApprovalInstance:
     found = session.get(ApprovalInstance, instance_id)
     if found is None:
         raise NotFound("Approval {id} not found", id=instance_id)
-    kind = DOCUMENTS[found.document_type]
-    session.execute(select(kind.model.id).where(kind.model.number == found.document_number)
-                    .with_for_update())
+    document_row(session, found.document_type, found.document_number, lock=True)
     inst = session.scalar(select(ApprovalInstance).where(ApprovalInstance.id == instance_id)
                           .with_for_update().execution_options(populate_existing=True))
     assert inst is not None
@@ -173,12 +184,18 @@ def locked_instance(session: Session, instance_id: int) -> ApprovalInstance:
 
 def _my_task(session: Session, inst: ApprovalInstance, actor: Actor,
              steps: tuple[Step, ...]) -> ApprovalTask:
-    """The actor's open task on the current step, or the reason they may not decide."""
+    """The actor's open task on the current step, or the reason they may not decide (404 to
+    whom the approval is invisible)."""
+    if not may_see(session, actor, inst):
+        raise NotFound("Approval {id} not found", id=inst.id)
     if inst.state != "pending":
         raise ApprovalRefused("This approval is already {state}", state=inst.state)
     mine = list(session.scalars(select(ApprovalTask).where(
         ApprovalTask.instance_id == inst.id, ApprovalTask.approver_id == actor.user_id)))
     current = [t for t in mine if t.step_index == inst.step_index and t.state == "pending"]
+    if current and not sees_document(session, actor, inst):
+        raise ApprovalRefused("Your access does not show you this document, so you may not "
+                              "decide on it")
     if current:
         return current[0]
     later = {u for step in steps[inst.step_index + 1:] for u in approvers_of(session, inst, step)}
@@ -221,6 +238,9 @@ def decide(uow: UnitOfWork, actor: Actor, instance_id: int, decision: DecisionIn
         step = steps[inst.step_index]
         if decision in ("delegate", "add"):
             other = _user_id(s, to_user)
+            if not sees_document(s, actor_of(s, s.get_one(AppUser, other)), inst):
+                raise ValidationFailed.single("to_user", "{code} may not see this document",
+                                              code=to_user or "")
             if other in set(s.scalars(select(ApprovalTask.approver_id).where(
                     ApprovalTask.instance_id == inst.id,
                     ApprovalTask.step_index == inst.step_index))):
@@ -235,13 +255,14 @@ def decide(uow: UnitOfWork, actor: Actor, instance_id: int, decision: DecisionIn
                  step.name)
         else:
             _claim(s, task, "approved" if decision == "approve" else "rejected", now, comment)
-            _after_decision(s, inst, steps, step, decision, now)
+            _after_decision(uow, inst, steps, step, decision, now)
         uow.commit()
         return answer(s, inst)
 
 
-def _after_decision(session: Session, inst: ApprovalInstance, steps: tuple[Step, ...], step: Step,
+def _after_decision(uow: UnitOfWork, inst: ApprovalInstance, steps: tuple[Step, ...], step: Step,
                     decision: str, at: datetime) -> None:
+    session = uow.session
     if decision == "return":
         close_step(session, inst)
         finish(session, inst, "returned", at)
@@ -254,4 +275,4 @@ def _after_decision(session: Session, inst: ApprovalInstance, steps: tuple[Step,
             finish(session, inst, "rejected", at)
         else:
             enter(session, inst, steps, inst.step_index + 1, at)
-    settle_document(session, inst)
+    settle_document(uow, inst)

@@ -10,8 +10,9 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import ApprovalInstance, ApprovalTask, AppUser, Role, RoleAssignment
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.approvals.documents import Result
+from cangliu.services.approvals.people import cc_of
 from cangliu.services.approvals.policies import steps_of
-from cangliu.services.timeline import document_sites, link
+from cangliu.services.timeline import KINDS, document_sites, link
 
 
 def answer(session: Session, inst: ApprovalInstance) -> Result:
@@ -45,17 +46,24 @@ def get_approval(uow: UnitOfWork, actor: Actor, instance_id: int) -> Result:
     with uow:
         s = uow.session
         inst = s.get(ApprovalInstance, instance_id)
-        if inst is None or not _may_see(s, actor, inst):
+        if inst is None or not may_see(s, actor, inst):
             raise NotFound("Approval {id} not found", id=instance_id)
         return answer(s, inst)
 
 
-def _may_see(session: Session, actor: Actor, inst: ApprovalInstance) -> bool:
+def may_see(session: Session, actor: Actor, inst: ApprovalInstance) -> bool:
+    """Its submitter and approvers, and whoever may see the document."""
     if actor.user_id == inst.submitter_id or session.scalar(select(ApprovalTask.id).where(
             ApprovalTask.instance_id == inst.id, ApprovalTask.approver_id == actor.user_id)):
         return True
+    return sees_document(session, actor, inst)
+
+
+def sees_document(session: Session, actor: Actor, inst: ApprovalInstance) -> bool:
+    """``actor``'s permissions (a token's, if limited) show them the approval's document."""
     sites = document_sites(session, inst.document_type, inst.document_number)
-    return sites is not None and actor.sees(f"{inst.document_type}.view", sites)
+    resource = KINDS[inst.document_type].resource
+    return sites is not None and actor.sees(f"{resource}.view", sites)
 
 
 def list_approvals(uow: UnitOfWork, actor: Actor, box: Literal["pending", "done", "cc"],
@@ -64,7 +72,7 @@ def list_approvals(uow: UnitOfWork, actor: Actor, box: Literal["pending", "done"
     with uow:
         s = uow.session
         if box == "cc":
-            return [answer(s, i) for i in _copied(s, actor, limit)]
+            return [answer(s, i) for i in copied(s, actor, limit)]
         query = select(ApprovalInstance).join(ApprovalTask, ApprovalTask.instance_id == ApprovalInstance.id
                                               ).where(ApprovalTask.approver_id == actor.user_id)
         if box == "pending":
@@ -77,13 +85,16 @@ def list_approvals(uow: UnitOfWork, actor: Actor, box: Literal["pending", "done"
         return [answer(s, i) for i in rows]
 
 
-def _copied(session: Session, actor: Actor, limit: int) -> list[ApprovalInstance]:
+def copied(session: Session, actor: Actor, limit: int) -> list[ApprovalInstance]:
+    """The newest approvals copied to ``actor`` (a CC role of a step reached so far, held with a
+    scope covering the document), among the latest ``limit × 5``."""
     mine = set(session.scalars(select(Role.code).join(RoleAssignment, RoleAssignment.role_id == Role.id)
                                .where(RoleAssignment.user_id == actor.user_id)))
     out = []
     for inst in session.scalars(select(ApprovalInstance).order_by(ApprovalInstance.id.desc())
                                 .limit(limit * 5)):
         reached = steps_of(session, inst)[:inst.step_index + 1]
-        if any(mine.intersection(step.cc) for step in reached):
+        if any(mine.intersection(step.cc) and actor.user_id in cc_of(session, inst, step)
+               for step in reached):
             out.append(inst)
     return out[:limit]

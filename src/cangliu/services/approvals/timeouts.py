@@ -62,7 +62,7 @@ def _time_out(uow: UnitOfWork, instance_id: int, now: datetime) -> str | None:
                 enter(s, inst, steps_of(s, inst), inst.step_index + 1, now)
             else:
                 finish(s, inst, "rejected", now)
-            settle_document(s, inst)
+            settle_document(uow, inst)
         uow.commit()
         return action
 

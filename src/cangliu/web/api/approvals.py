@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from cangliu.core.permissions import Actor
 from cangliu.services import approvals
@@ -15,6 +15,7 @@ from cangliu.web.deps import AnyUser, DbDep, permit
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 PolicyViewer = Annotated[Actor, permit("settings.view")]
 PolicyEditor = Annotated[Actor, permit("settings.edit")]
+ReportViewer = Annotated[Actor, permit("report.view")]
 YAML = "application/yaml"
 
 
@@ -30,6 +31,15 @@ def list_approvals(db: DbDep, actor: AnyUser,
                    limit: Annotated[int, Query(ge=1, le=200)] = 100) -> Any:
     """我的审批: waiting for me, decided by me, or copied to my roles."""
     return jsonable({"items": approvals.list_approvals(db.uow(), actor, box, limit)})
+
+
+# Declared before /approvals/{instance_id}, which would otherwise take "metrics" for an id.
+@router.get("/approvals/metrics")
+def approval_metrics(db: DbDep, actor: ReportViewer, since: AwareDatetime | None = None,
+                     until: AwareDatetime | None = None) -> Any:
+    """审批时效: mean, median and p90 hours per document type and step, and the overdue count."""
+    uow = db.uow()
+    return jsonable(approvals.approval_metrics(uow, since=since, until=until, now=uow.now()))
 
 
 @router.get("/approvals/{instance_id}")
