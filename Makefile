@@ -19,7 +19,7 @@ serve: $(BIN)/.installed
 	$(BIN)/cangliu serve
 
 test: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

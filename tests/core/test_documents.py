@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from cangliu.core.documents import (
+    HELD,
     PURCHASE_ORDER,
     SALES_ORDER,
     STOCK_COUNT,
@@ -49,9 +50,15 @@ COUNT = {
     ("counting", "count"): "counting", ("counting", "submit"): "review",
     ("counting", "cancel"): "cancelled", ("review", "reopen"): "counting",
     ("review", "post"): "posted", ("review", "cancel"): "cancelled",
+    ("pending_approval", "approve"): "posted", ("pending_approval", "reject"): "review",
+    ("pending_approval", "cancel"): "cancelled",
+}
+HELD_POSTING = {
+    ("pending_approval", "approve"): "posted", ("pending_approval", "reject"): "rejected",
+    ("pending_approval", "cancel"): "cancelled",
 }
 TABLES = [(TRANSFER, EXPECTED), (PURCHASE_ORDER, PURCHASE), (SALES_ORDER, SALES),
-          (STOCK_COUNT, COUNT)]
+          (STOCK_COUNT, COUNT), (HELD, HELD_POSTING)]
 CASES = [(table, expected, state, action) for table, expected in TABLES
          for state in sorted(table.states) for action in sorted(ACTIONS)]
 

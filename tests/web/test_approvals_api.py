@@ -21,7 +21,7 @@ def _clients(app: Any, db: Any, admin: Any) -> dict[str, TestClient]:
     for username, (role, scope) in PEOPLE.items():
         auth.create_user(db.uow(), username=username, password=PASSWORD)
         roles.set_assignments(db.uow(), admin, username, [{"role": role, **scope}])
-        client = TestClient(app)
+        client = TestClient(app, headers={"Accept-Language": "en"})
         token = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}
                             ).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
@@ -68,6 +68,14 @@ def test_a_cross_region_transfer_is_decided_from_my_approvals(app, db, network):
     bad = people["rm_east"].post(f"/api/v1/approvals/{approval}/decision",
                                  json={"decision": "approve", "extra": 1})
     assert bad.status_code == 422
+    # Every decision is in the audit log: who, and the task's state before and after.
+    with TestClient(app) as admin:
+        admin.headers["Authorization"] = "Bearer " + admin.post("/api/v1/auth/login", json={
+            "username": "admin", "password": PASSWORD}).json()["access_token"]
+        events = admin.get("/api/v1/audit", params={"entity": "approval_task", "user": "sm2"})
+    assert events.status_code == 200
+    # sm2's approval decided their task and opened the next step's.
+    assert sorted(e["action"] for e in events.json()["items"]) == ["create", "update"]
 
 
 def test_policies_are_read_and_saved_as_yaml_by_settings_editors(app, api, db, network):
