@@ -1,8 +1,11 @@
-"""The ``cangliu`` command: set-up, demo, serving and ledger verification."""
+"""The ``cangliu`` command: set-up, demo, serving, ledger verification and demand history."""
 
 import secrets
 import sys
+import time
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 from fastapi import FastAPI
@@ -11,10 +14,11 @@ from rich.progress import Progress
 
 from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
+from cangliu.core.permissions import Actor
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
 from cangliu.jobs.scheduler import JOBS, Scheduler
-from cangliu.services import auth, demo, demo_approvals, demo_users
+from cangliu.services import auth, demand, demo, demo_approvals, demo_users, thresholds
 from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 from cangliu.web.app import create_app
@@ -154,3 +158,95 @@ def _verify_audit() -> None:
     console.print(f"[red]audit chain BROKEN[/red] at event {chain.broken_id}: {chain.problem} "
                   f"({chain.events} events intact before it)", markup=True)
     sys.exit(1)
+
+
+@app.command()
+def plan(day: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
+                                             help="the day to plan for, YYYY-MM-DD (default today)")
+         ) -> None:
+    """Rebuild the demand history and recompute the stock thresholds of every SKU × site (the
+    scheduler does this daily)."""
+    today = day.date() if day else datetime.now(UTC).date()
+    with Progress(console=console, transient=True) as bar:
+        bar.add_task("planning / 计划计算", total=None)
+        done = thresholds.refresh(_db().uow(), today=today)
+    counted = done["thresholds"]
+    console.print(f"planned {today}: demand {done['demand']['rows']} days in "
+                  f"{done['demand']['series']} series; thresholds for {counted['series']} SKU × site "
+                  f"({counted['with_defaults']} with default demand for missing history, "
+                  f"{counted['default_lead_time']} with default lead times)")
+
+
+demand_app = typer.Typer(help="Demand history per SKU × site × day, the input of planning.",
+                         no_args_is_help=True)
+app.add_typer(demand_app, name="demand")
+DAY = typer.Option(None, formats=["%Y-%m-%d"], help="YYYY-MM-DD")
+MAX_LISTED = 200
+
+
+class DemandFormat(StrEnum):
+    GENERIC = "generic"
+    M5 = "m5"
+
+
+@demand_app.command("rebuild")
+def demand_rebuild(since: datetime | None = DAY, until: datetime | None = DAY) -> None:
+    """Recompute the demand days from the ledger's shipments and returns (imported days are kept)."""
+    try:
+        done = demand.rebuild_demand(_db().uow(), since=since.date() if since else None,
+                                     until=until.date() if until else None)
+    except DomainError as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    console.print(f"demand rebuilt {done['since'] or 'from the start'} .. {done['until']}: "
+                  f"{done['rows']} days in {done['series']} series "
+                  f"({done['demand_days']} with demand, {done['stockout_days']} out of stock, "
+                  f"{done['kept_imported']} kept as imported)")
+
+
+@demand_app.command("import")
+def demand_import(
+    file: Path,
+    fmt: DemandFormat = typer.Option(DemandFormat.GENERIC, "--format",
+                                     help="generic: date,site,sku,qty[,stockout,lost_qty]; "
+                                          "m5: date,store_id,item_id,units"),
+    create_missing: bool = typer.Option(False, "--create-missing",
+                                        help="m5: create the stores and items that do not exist"),
+    map_site: list[str] = typer.Option([], "--map-site", help="m5: STORE_ID=SITE_CODE (repeatable)"),
+    map_sku: list[str] = typer.Option([], "--map-sku", help="m5: ITEM_ID=SKU_CODE (repeatable)"),
+) -> None:
+    """Load demand days from a CSV file (.csv or .csv.gz), all or nothing."""
+    started = time.perf_counter()
+    try:
+        done = demand.import_demand(
+            _db().uow(), file, fmt="m5" if fmt is DemandFormat.M5 else "generic",
+            actor=Actor(0, "cli", is_admin=True), create_missing=create_missing,
+            site_map=_pairs(map_site, "--map-site"), sku_map=_pairs(map_sku, "--map-sku"))
+    except DomainError as exc:
+        _print_errors(exc)
+        raise typer.Exit(1) from None
+    for kind in ("sites", "skus"):
+        if done[f"created_{kind}"]:
+            console.print(f"created {len(done[f'created_{kind}'])} {kind}: "
+                          + ", ".join(done[f"created_{kind}"]), markup=False)
+    console.print(f"imported {done['rows']} days in {done['series']} series, "
+                  f"{done['first_day']} .. {done['last_day']}, total qty {done['qty']} "
+                  f"({time.perf_counter() - started:.1f} s)")
+
+
+def _pairs(given: list[str], option: str) -> dict[str, str]:
+    pairs = dict(p.split("=", 1) for p in given if "=" in p)
+    if len(pairs) != len(given):
+        console.print(f"[red]{option} takes FROM=TO[/red]")
+        raise typer.Exit(2)
+    return pairs
+
+
+def _print_errors(exc: DomainError) -> None:
+    """The error, then one line per bad field (row), at most MAX_LISTED of them."""
+    console.print(f"[red]{exc.message.format(**exc.params)}[/red]")
+    errors = getattr(exc, "errors", [])
+    for error in errors[:MAX_LISTED]:
+        console.print(f"  {error.field}: {error.message.format(**error.params)}", markup=False)
+    if len(errors) > MAX_LISTED:
+        console.print(f"  … and {len(errors) - MAX_LISTED} more errors")

@@ -22,6 +22,7 @@ RESOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "count": _DOCUMENT,
     "scrap": _DOCUMENT,
     "stock": ("view", "create", "export"),
+    "planning": ("view", "edit"),  # stock thresholds and their overrides, planning runs
     "sku": _MASTER,
     "site": _MASTER,
     "supplier": _MASTER,
@@ -74,10 +75,10 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
     BuiltinRole("admin", "管理员", "Administrator", ALL_PERMISSIONS),
     BuiltinRole("purchaser", "采购员", "Purchaser", _grant({
         "purchase": "view create edit cancel export", "supplier": "view create edit export",
-        "stock": "view", "report": "view", **_MASTER_VIEW})),
+        "stock": "view", "planning": "view", "report": "view", **_MASTER_VIEW})),
     BuiltinRole("purchasing_manager", "采购经理", "Purchasing manager", _grant({
         "purchase": "view create edit approve cancel export", "supplier": "view create edit export",
-        "stock": "view export", "report": "*", **_MASTER_VIEW})),
+        "stock": "view export", "planning": "*", "report": "*", **_MASTER_VIEW})),
     BuiltinRole("clerk", "仓库员", "Warehouse clerk", _grant({
         "purchase": "view post", "sales": "view post", "transfer": "view create edit post",
         "count": "view create edit post", "scrap": "view create post", "stock": "view create",
@@ -94,17 +95,18 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
     BuiltinRole("store_manager", "门店经理", "Store manager", _grant({
         "sales": "view create edit post approve cancel", "transfer": "view create edit post approve cancel",
         "count": "view create edit post approve", "scrap": "view create approve",
-        "purchase": "view", "stock": "view create", "customer": "view", "report": "view",
-        **_MASTER_VIEW})),
+        "purchase": "view", "stock": "view create", "planning": "view", "customer": "view",
+        "report": "view", **_MASTER_VIEW})),
     BuiltinRole("regional_manager", "区域经理", "Regional manager", _grant({
         "purchase": "view approve export", "sales": "view approve export",
         "transfer": "view create edit approve cancel export", "count": "view approve export",
-        "scrap": "view approve export", "stock": "view export", "report": "*",
+        "scrap": "view approve export", "stock": "view export", "planning": "*", "report": "*",
         "supplier": "view", "customer": "view", **_MASTER_VIEW})),
     BuiltinRole("inventory_director", "库存总监", "Inventory director", _grant({
         "purchase": "view approve cancel export", "sales": "view approve cancel export",
         "transfer": "view create edit approve cancel export", "count": "view approve cancel export",
-        "scrap": "view approve cancel export", "stock": "*", "report": "*", "settings": "view",
+        "scrap": "view approve cancel export", "stock": "*", "planning": "*", "report": "*",
+        "settings": "view",
         "supplier": "view export", "customer": "view export", "sku": "view export",
         "site": "view export"})),
 )

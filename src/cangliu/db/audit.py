@@ -26,12 +26,12 @@ from cangliu.core.permissions import Actor
 from cangliu.db.base import Base
 from cangliu.db.models import AuditEvent, AuditHead
 
-# The ledger's own high-volume tables (immutable or projections of it), the session and
-# security logs, the audit tables themselves and notifications (messages about audited actions);
-# every other table is audited.
+# The ledger's own high-volume tables (immutable or projections of it), demand history (a
+# projection of the ledger, or bulk-imported), the session and security logs, the audit tables
+# themselves and notifications (messages about audited actions); every other table is audited.
 NOT_AUDITED = frozenset({
     "stock_move", "stock_balance", "reservation", "idempotency_record", "sku_cost", "cost_layer",
-    "number_counter", "user_session", "security_event", "audit_event", "audit_head",
+    "demand_day", "number_counter", "user_session", "security_event", "audit_event", "audit_head",
     "notification",
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.

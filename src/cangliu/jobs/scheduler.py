@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cangliu.db.uow import Database, utcnow
-from cangliu.jobs import approvals
+from cangliu.jobs import approvals, planning
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ class Job:
     every: timedelta
 
 
-JOBS: tuple[Job, ...] = (Job("approval_timeouts", approvals.run, timedelta(minutes=5)),)
+JOBS: tuple[Job, ...] = (Job("approval_timeouts", approvals.run, timedelta(minutes=5)),
+                         Job("planning", planning.run, timedelta(days=1)))
 
 
 class Scheduler:

@@ -31,6 +31,7 @@ from cangliu.web.api import finance as finance_api
 from cangliu.web.api import history as history_api
 from cangliu.web.api import locks as locks_api
 from cangliu.web.api import masterdata as masterdata_api
+from cangliu.web.api import planning as planning_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(collab_pages.router)
     app.include_router(users_api.router)
     app.include_router(approvals_api.router)
+    app.include_router(planning_api.router)
     app.include_router(approval_pages.router)
     app.include_router(approval_policy_pages.router)
     app.include_router(user_pages.router)

@@ -44,6 +44,7 @@ from cangliu.db.models.masterdata import (
     Supplier,
 )
 from cangliu.db.models.money import Allocation, OpenItem, Payment
+from cangliu.db.models.planning import DemandDay, StockThreshold, ThresholdOverride
 from cangliu.db.models.system import Setting
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "Category",
     "Customer",
     "CustomerPrice",
+    "DemandDay",
     "DocumentComment",
     "EditLock",
     "HeldDocument",
@@ -86,9 +88,11 @@ __all__ = [
     "StockCount",
     "StockCountLine",
     "StockMove",
+    "StockThreshold",
     "Supplier",
     "SupplierPrice",
     "Task",
+    "ThresholdOverride",
     "TransferLine",
     "TransferOrder",
     "UserSession",

@@ -1,14 +1,16 @@
 """库存总览 / Stock overview and the SKU page with its move history."""
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from cangliu.core.levels import water_level
 from cangliu.core.permissions import Actor
 from cangliu.db import queries
-from cangliu.services import masterdata
+from cangliu.services import masterdata, thresholds
 from cangliu.web.api.stock import decode_cursor, encode_cursor
 from cangliu.web.deps import DbDep, page_permit
 from cangliu.web.pages.render import render
@@ -16,6 +18,25 @@ from cangliu.web.pages.render import render
 router = APIRouter(include_in_schema=False)
 CanViewStock = Annotated[Actor, page_permit("stock.view")]
 PAGE = 50
+
+
+def _levels(session: Session, rows: list[dict[str, Any]],
+            targets: list[dict[str, Any]] | None = None) -> None:
+    """Colour each row's available stock by its thresholds (below the reorder point: low, above
+    max: over), or by the fixed defaults where none are computed yet or they are all zero (no
+    demand seen there, e.g. a warehouse that only supplies stores); the explanation goes in
+    ``level_title``."""
+    found = thresholds.by_code(session, datetime.now(UTC).date(),
+                               [(r["sku"], r["site"]) for r in rows])
+    for row, target in zip(rows, targets or rows, strict=True):
+        levels = found.get((row["sku"], row["site"]))
+        target["thresholds"] = levels
+        if levels is None or (levels.max_stock == 0 and not levels.overridden):
+            target["level"], target["level_title"] = water_level(row["available"]).value, ""
+            continue
+        target["level"] = water_level(row["available"], low=levels.reorder_point,
+                                      high=levels.max_stock).value
+        target["level_title"] = levels.explanation
 
 
 @router.get("/stock", response_class=HTMLResponse)
@@ -30,8 +51,7 @@ def overview(request: Request, db: DbDep, actor: CanViewStock, site: str | None 
                                     after=tuple(after) if isinstance(after, list) else None)
         sites, _ = masterdata.list_records(session, "site", limit=500,
                                            scope=actor.sites("site.view"))
-    for row in rows:
-        row["level"] = water_level(row["available"]).value
+        _levels(session, rows)
     regions = sorted({s["region"] for s in sites if s["region"]})
     template = "stock_rows.html" if request.headers.get("hx-request") else "overview.html"
     return render(request, template, actor, rows=rows, sites=sites, regions=regions,
@@ -50,8 +70,7 @@ def sku_page(sku_code: str, request: Request, db: DbDep, actor: CanViewStock,
                                      before_id=before if isinstance(before, int) else None,
                                      scope=scope)
         sku = masterdata.to_dict(session, "sku", masterdata.get_row(session, "sku", sku_code))
-    for row in view["sites"]:
-        row["level"] = water_level(row["available"]).value
+        _levels(session, [{**r, "sku": sku_code} for r in view["sites"]], view["sites"])
     nxt = encode_cursor(moves[-1]["id"]) if len(moves) == PAGE else None
     chart = {"sites": [s["site"] for s in view["sites"]],
              "available": [float(s["available"]) for s in view["sites"]],

@@ -25,7 +25,8 @@ CanEdit = Annotated[Actor, page_permit("user.edit")]
 # Row labels of the permission matrix (msgids).
 RESOURCE_LABELS = {
     "purchase": "Purchase orders", "sales": "Sales orders", "transfer": "Transfer orders",
-    "count": "Stock counts", "scrap": "Scrap", "stock": "Stock", "sku": "SKUs", "site": "Sites",
+    "count": "Stock counts", "scrap": "Scrap", "stock": "Stock", "planning": "Planning",
+    "sku": "SKUs", "site": "Sites",
     "supplier": "Suppliers", "customer": "Customers", "finance": "Finance", "report": "Reports",
     "settings": "Settings", "user": "Users", "audit": "Audit log",
 }
