@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
+from cangliu.cli_simulate import simulate_command
 from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
 from cangliu.core.permissions import Actor
@@ -176,6 +177,8 @@ def plan(day: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
                   f"({counted['with_defaults']} with default demand for missing history, "
                   f"{counted['default_lead_time']} with default lead times)")
 
+
+app.command("simulate")(simulate_command)
 
 demand_app = typer.Typer(help="Demand history per SKU × site × day, the input of planning.",
                          no_args_is_help=True)
