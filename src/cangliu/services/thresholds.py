@@ -55,7 +55,8 @@ LEVEL_COLUMNS = {"ss": "safety_stock", "rop": "reorder_point", "max": "max_stock
 
 @dataclass(frozen=True)
 class Levels:
-    """The thresholds in force for one SKU at one site."""
+    """The thresholds in force for one SKU at one site; ``explanation`` is the computed formula,
+    or the reason given for an override."""
 
     safety_stock: Decimal
     reorder_point: Decimal
