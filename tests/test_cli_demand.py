@@ -86,3 +86,9 @@ def test_plan_imports_then_computes_thresholds_with_defaults_named(cli_db, tmp_p
     done = runner.invoke(app, ["plan", "--day", "2026-03-29"])
     assert done.exit_code == 0, done.output
     assert "planned 2026-03-29" in said(done) and "thresholds for 1 SKU × site" in said(done)
+
+
+def test_plan_dry_run_says_what_the_rules_would_change_and_saves_nothing(cli_db):
+    done = runner.invoke(app, ["plan", "--dry-run", "--day", "2026-03-29"])
+    assert done.exit_code == 0, done.output
+    assert "dry run, nothing saved: 0 new" in said(done)

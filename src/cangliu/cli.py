@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
+from cangliu.cli_rules import rules_app
+from cangliu.cli_serials import serials_app
 from cangliu.cli_simulate import simulate_command
 from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
@@ -19,7 +21,17 @@ from cangliu.core.permissions import Actor
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
 from cangliu.jobs.scheduler import JOBS, Scheduler
-from cangliu.services import auth, demand, demo, demo_approvals, demo_users, thresholds
+from cangliu.services import (
+    auth,
+    demand,
+    demo,
+    demo_approvals,
+    demo_planning,
+    demo_users,
+    planning,
+    planning_rules,
+    thresholds,
+)
 from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 from cangliu.web.app import create_app
@@ -44,6 +56,7 @@ def migrate() -> None:
 def _init(db: Database) -> tuple[str, str | None]:
     """Migrate and create the administrator on an empty database; returns (user, new password)."""
     upgrade(db.url)
+    planning_rules.seed_builtins(db.uow())  # the built-in transfer rules, stored as data
     if auth.has_users(db.uow()):
         return ADMIN, None
     password = get_settings().admin_password or secrets.token_urlsafe(12)
@@ -98,6 +111,9 @@ def load_demo() -> None:
         console.print(f"Approvals / 审批: {journey['routine']} approved at once / 自动通过, "
                       f"{journey['walked']} signed at three levels / 三级审批, "
                       f"{journey['escalated']} escalated after a timeout / 超时升级")
+        planned = demo_planning.load(db, actor, datetime.now(UTC))
+        console.print("Suggestions / 调拨建议: " + ", ".join(
+            f"{rule} {n}" for rule, n in planned["by_rule"].items()))
     _print_login(user, password)
 
 
@@ -163,22 +179,38 @@ def _verify_audit() -> None:
 
 @app.command()
 def plan(day: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
-                                             help="the day to plan for, YYYY-MM-DD (default today)")
-         ) -> None:
-    """Rebuild the demand history and recompute the stock thresholds of every SKU × site (the
-    scheduler does this daily)."""
+                                             help="the day to plan for, YYYY-MM-DD (default today)"),
+         dry_run: bool = typer.Option(False, "--dry-run",
+                                      help="thresholds as usual, but only show what the rules "
+                                           "would change in the open suggestions")) -> None:
+    """Rebuild the demand history, recompute the stock thresholds of every SKU × site and run the
+    transfer rules into suggestions (the scheduler does this daily)."""
     today = day.date() if day else datetime.now(UTC).date()
+    db = _db()
+    steps = {"thresholds": "demand and thresholds / 需求与阈值", "rules": "transfer rules / 调拨规则",
+             "suggestions": "suggestions / 调拨建议"}
     with Progress(console=console, transient=True) as bar:
-        bar.add_task("planning / 计划计算", total=None)
-        done = thresholds.refresh(_db().uow(), today=today)
+        task = bar.add_task(steps["thresholds"], total=len(steps))
+
+        def step(name: str) -> None:  # the run names each step as it starts
+            bar.update(task, advance=1, description=steps[name])
+
+        done = thresholds.refresh(db.uow(), today=today)
+        ran = planning.run(db.uow(), today=today, dry_run=dry_run, progress=step)
     counted = done["thresholds"]
     console.print(f"planned {today}: demand {done['demand']['rows']} days in "
                   f"{done['demand']['series']} series; thresholds for {counted['series']} SKU × site "
                   f"({counted['with_defaults']} with default demand for missing history, "
                   f"{counted['default_lead_time']} with default lead times)")
+    console.print(("dry run, nothing saved: " if dry_run else "suggestions: ")
+                  + f"{ran['added']} new, {ran['changed']} changed, {ran['superseded']} superseded, "
+                  f"{ran['unchanged']} unchanged; by rule: "
+                  + (", ".join(f"{r} {n}" for r, n in ran["by_rule"].items()) or "none"))
 
 
 app.command("simulate")(simulate_command)
+app.add_typer(rules_app, name="rules")
+app.add_typer(serials_app, name="serials")
 
 demand_app = typer.Typer(help="Demand history per SKU × site × day, the input of planning.",
                          no_args_is_help=True)
@@ -233,8 +265,10 @@ def demand_import(
             console.print(f"created {len(done[f'created_{kind}'])} {kind}: "
                           + ", ".join(done[f"created_{kind}"]), markup=False)
     console.print(f"imported {done['rows']} days in {done['series']} series, "
-                  f"{done['first_day']} .. {done['last_day']}, total qty {done['qty']} "
-                  f"({time.perf_counter() - started:.1f} s)")
+                  f"{done['first_day']} .. {done['last_day']}, total qty {done['qty']}"
+                  + (f", {done['calendar_events']} new calendar events"
+                     if done.get("calendar_events") else "")
+                  + f" ({time.perf_counter() - started:.1f} s)")
 
 
 def _pairs(given: list[str], option: str) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """``cangliu simulate``: replay daily demand (the M5 files, or synthetic) under the static and the
-dynamic replenishment policy and print service, stock and transfer figures per policy."""
+dynamic replenishment policy and print service, stock and transfer figures per policy. The
+dynamic policy runs the planning run's transfer rules (the built-ins) every simulated day."""
 
 import json
 import time
+from dataclasses import astuple
 from enum import StrEnum
 from pathlib import Path
 from typing import cast
@@ -12,11 +14,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cangliu.core.planning.simulate import POLICIES, Metrics, Network, Policy, simulate
+from cangliu.core.planning.simulate import (
+    POLICIES,
+    SIMULATION_LEVELS,
+    Metrics,
+    Network,
+    Policy,
+    simulate,
+)
 from cangliu.core.planning.simulate_data import Demand, demand_arrays, synthetic
+from cangliu.core.planning.thresholds import ServiceLevels, z_for
 
 SALES_FILE = "m5_tiny_sales_daily.csv.gz"
 PRICES_FILE = "m5_tiny_prices_weekly.csv"
+STORES_FILE = "m5_tiny_stores.csv"
+DEFAULT_LEVELS = ",".join(f"{level:g}" for level in astuple(SIMULATION_LEVELS))
 console = Console()
 
 
@@ -46,18 +58,22 @@ def simulate_command(
     lateral_lead: int = typer.Option(1, "--lateral-lead", min=1, help="days, store → store"),
     recompute_days: int = typer.Option(1, "--recompute-days", min=1,
                                        help="dynamic: recompute store thresholds every N days"),
+    service_levels: str = typer.Option(
+        DEFAULT_LEVELS, "--service-levels",
+        help="store cycle service levels of ABC classes A,B,C (both policies)"),
     censoring: CensoringChoice = typer.Option(
         CensoringChoice.IMPUTE, "--censoring",
         help="stock-out days in the demand estimate: impute (max of sales and the observed "
              "mean) or exclude"),
 ) -> None:
     """Replay real or synthetic daily demand through a warehouse and its stores under the static
-    (levels fixed from the first 90 days) and the dynamic (recomputed, censored, ABC service
-    levels, lateral balancing) policy."""
+    (levels fixed from the first 90 days, reorder-point replenishment) and the dynamic (levels
+    recomputed daily with stock-out days censored, moves decided by the transfer rules) policy."""
+    levels = _levels(service_levels)
     demand = _demand(data, use_synthetic, stores=stores, items=items, days=days, seed=seed)
     network = Network(supplier_lead=supplier_lead, warehouse_lead=warehouse_lead,
                       lateral_lead=lateral_lead, recompute_days=recompute_days,
-                      censoring=censoring.value)
+                      censoring=censoring.value, levels=levels)
     chosen = POLICIES if policy is PolicyChoice.BOTH else (cast(Policy, policy.value),)
     results: dict[str, Metrics] = {}
     for name in chosen:
@@ -70,15 +86,35 @@ def simulate_command(
 
 
 def load_m5(folder: Path) -> Demand:
-    """The M5 layout: daily units per store × item, and weekly shelf prices (their mean per
-    series values the stock; a constant 1 when the file is absent)."""
+    """The M5 layout: daily units per store × item, weekly shelf prices (their mean per series
+    values the stock; a constant 1 when the file is absent) and each store's state (its region;
+    else the store code up to "_")."""
     sales = pl.read_csv(folder / SALES_FILE, try_parse_dates=True).select(
         day=pl.col("date").cast(pl.Date), store="store_id", item="item_id", qty="units")
     prices = None
     if (folder / PRICES_FILE).exists():
         prices = pl.read_csv(folder / PRICES_FILE).select(
             store="store_id", item="item_id", price="sell_price")
-    return demand_arrays(sales, prices)
+    regions = None
+    if (folder / STORES_FILE).exists():
+        stores = pl.read_csv(folder / STORES_FILE)
+        regions = dict(zip(stores["store_id"].cast(pl.Utf8), stores["state_id"].cast(pl.Utf8),
+                           strict=True))
+    return demand_arrays(sales, prices, regions=regions)
+
+
+def _levels(text: str) -> ServiceLevels:
+    try:
+        values = [float(part) for part in text.split(",")]
+        if len(values) != 3:
+            raise ValueError("three levels")
+        for value in values:
+            z_for(value)  # refuses a level outside (0, 1)
+    except ValueError:
+        console.print("[red]--service-levels needs three levels between 0 and 1, e.g. "
+                      "0.98,0.95,0.9[/red]")
+        raise typer.Exit(2) from None
+    return ServiceLevels(*values)
 
 
 def _demand(data: Path | None, use_synthetic: bool, **shape: int) -> Demand:
@@ -91,7 +127,7 @@ def _demand(data: Path | None, use_synthetic: bool, **shape: int) -> Demand:
     return load_m5(data)
 
 
-def _rounded(metrics: Metrics) -> dict[str, float | int | str]:
+def _rounded(metrics: Metrics) -> dict[str, float | int | str | dict[str, int]]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.as_dict().items()}
 
 
@@ -107,11 +143,14 @@ def _table(m: Metrics, seconds: float) -> Table:
          f"{m.fill_rate:.2%} ({m.served_units:,.0f} / {m.demand_units:,.0f})"),
         ("average inventory, units (stores + warehouse, on hand)", f"{m.avg_inventory_units:,.0f}"),
         ("average inventory, value", f"{m.avg_inventory_value:,.0f}"),
-        ("turnover per year (units served / average units)", f"{m.turnover:.1f}"),
+        ("turnover per year (cost of goods sold / average inventory value)", f"{m.turnover:.1f}"),
         ("transfers (warehouse → store + lateral)",
          f"{m.transfers:,} ({m.warehouse_shipments:,} + {m.lateral_transfers:,})"),
+        *((f"  by {rule}", f"{count:,}") for rule, count in m.transfers_by_rule.items()),
         ("supplier orders", f"{m.supplier_orders:,}"),
     ]
+    if m.policy == "dynamic":
+        rows.append(("purchases proposed (needs no site could cover)", f"{m.purchase_proposals:,}"))
     for label, value in rows:
         table.add_row(label, value)
     return table

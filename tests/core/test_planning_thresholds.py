@@ -1,4 +1,5 @@
-"""Safety stock, reorder point and max with their explanations; lead times learned per route."""
+"""Safety stock, reorder point and max with their explanations; lead times learned per route,
+with the site's pooled history and the defaults behind them."""
 
 import math
 import re
@@ -13,6 +14,7 @@ from cangliu.core.planning.thresholds import (
     RouteDefault,
     ServiceLevels,
     lead_times,
+    route_lead_times,
     stock_levels,
     z_for,
 )
@@ -183,3 +185,49 @@ def test_a_route_kind_without_a_default_is_refused() -> None:
                         schema={"route_from": pl.Utf8, "route_to": pl.Utf8, "days": pl.Float64})
     with pytest.raises(ValueError, match="drone"):
         lead_times(legs, routes)
+
+
+def test_a_site_takes_its_routes_lead_time_else_its_pooled_one_else_the_default() -> None:
+    legs = pl.DataFrame({
+        "route_from": ["supplier"] * 3 + ["CW"] * 3 + ["CW", "ST9"] + ["CW", "CW", "ST9", "ST8"],
+        "route_to": ["CW"] * 3 + ["ST1"] * 3 + ["ST2", "ST2"] + ["ST3"] * 4,
+        "kind": ["purchase"] * 3 + ["transfer"] * 9,
+        "days": [5.0, 7.0, 9.0, 1.0, 2.0, 3.0, 1.0, 2.0, 1.0, 3.0, 5.0, 7.0]})
+    sites = pl.DataFrame({"route_from": ["supplier", "CW", "CW", "CW", None],
+                          "route_to": ["CW", "ST1", "ST2", "ST3", "ST4"],
+                          "kind": ["purchase", "transfer", "transfer", "transfer", "transfer"]})
+    result = {r["route_to"]: r for r in route_lead_times(legs, sites).iter_rows(named=True)}
+    got = {site: (r["L"], r["sL"], r["lead_time_source"], r["route"], r["observations"])
+           for site, r in result.items()}
+    assert got == {
+        "CW": (7.0, 2.0, "route", "supplier→CW", 3),
+        "ST1": (2.0, 1.0, "route", "CW→ST1", 3),
+        "ST2": (2.0, 0.5, "default", "CW→ST2", 0),  # two legs in all: too few even pooled
+        "ST3": (4.0, math.sqrt(20 / 3), "site", "CW→ST3", 4),  # 2 on its route, 4 into ST3
+        "ST4": (2.0, 0.5, "default", "?→ST4", 0),
+    }
+    assert result["CW"]["lead_basis"] == "from 3 purchases on supplier→CW"
+    assert result["ST3"]["lead_basis"] == "from 4 transfers into ST3 (2 on CW→ST3)"
+    assert result["ST2"]["lead_basis"] == "by default for CW→ST2 (transfers into ST2: 2 of 3 needed)"
+
+
+def test_the_explanation_says_where_the_lead_time_came_from() -> None:
+    sites = pl.DataFrame({"route_from": ["CW"], "route_to": ["ST1"], "kind": ["transfer"]})
+    legs = pl.DataFrame({"route_from": ["CW"] * 3, "route_to": ["ST1"] * 3,
+                         "kind": ["transfer"] * 3, "days": [3.0, 4.0, 5.0]})
+    frame = route_lead_times(legs, sites).with_columns(d=20.0, sd=5.0, review_days=7.0,
+                                                       service_level=0.95)
+    row = stock_levels(frame).row(0, named=True)
+    # L 4, σL 1: the worked numbers of the King (2011) test above.
+    assert row["explanation"] == (
+        "SS 37 = 1.645 × √(4 × 5² + 20² × 1²); ROP 117 = 20 × 4 + 37; max 257 = 117 + 20 × 7; "
+        "L 4 ± 1 days from 3 transfers on CW→ST1")
+    assert row["note"] is None  # a learned lead time is no default
+
+
+def test_a_site_route_kind_without_a_default_is_refused() -> None:
+    sites = pl.DataFrame({"route_from": ["X"], "route_to": ["Y"], "kind": ["drone"]})
+    legs = pl.DataFrame(schema={"route_from": pl.Utf8, "route_to": pl.Utf8, "kind": pl.Utf8,
+                                "days": pl.Float64})
+    with pytest.raises(ValueError, match="drone"):
+        route_lead_times(legs, sites)

@@ -27,6 +27,11 @@ def test_thresholds_are_read_overridden_and_refreshed_through_the_api(app, api, 
     s1 = next(i for i in listed if i["site"] == "S1")
     assert s1["explanation"].startswith(f"SS {s1['safety_stock']} = ")
     assert s1["inputs"]["lead_time_source"] == "default" and s1["override"] is None
+    assert s1["inputs"]["route"] == "WH→S1" and s1["explanation"].endswith(
+        "by default for WH→S1 (transfers into S1: 0 of 3 needed)")
+    # Ninety days of history: backtested, MASE and bias beside the levels.
+    assert s1["mase"] > 0 and abs(s1["bias"]) < 0.05
+    assert (s1["inputs"]["lifecycle"], s1["inputs"]["xyz"]) == ("new", "X")
     assert [i["site"] for i in sm2.get("/api/v1/thresholds").json()["items"]] == []  # S2 only
     assert clerk.get("/api/v1/thresholds").status_code == 403
     assert sm2.get("/api/v1/thresholds/SKU-1/S1").status_code == 404
@@ -41,6 +46,8 @@ def test_thresholds_are_read_overridden_and_refreshed_through_the_api(app, api, 
     assert after["override"]["reorder_point"] == "20" and after["override"]["reason"] == "春节备货"
     story = rm.get("/api/v1/thresholds/SKU-1/S1").json()
     assert len(story["computed"]) == 1 and story["overrides"][0]["created_by"] == "rm"
+    assert story["computed"][0]["mase"] == s1["mase"]
 
     ran = api.post("/api/v1/planning/run")
     assert ran.status_code == 200 and ran.json()["thresholds"]["series"] >= 1
+    assert ran.json()["suggestions"]["dry_run"] is False

@@ -44,6 +44,8 @@ REDACTED = "***"
 LINE_PARENTS = {"transfer_line": "transfer_id", "purchase_line": "purchase_id",
                 "sales_line": "sales_id", "stock_count_line": "count_id"}
 KEY_COLUMNS = ("code", "number", "key", "username", "ref", "document_number")
+# Tables whose rows are named by another column than those above.
+TABLE_KEYS = {"transfer_rule": "name", "transfer_rule_version": "rule_name", "calendar_event": "name"}
 PENDING = "audit_pending"
 CLOCK = "audit_clock"
 EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -153,7 +155,7 @@ def _fold(old: Change, new: Change) -> Change | None:
 
 
 def _entity_key(session: Session, table: str, values: dict[str, Any]) -> str:
-    for column in KEY_COLUMNS:
+    for column in (TABLE_KEYS[table],) if table in TABLE_KEYS else KEY_COLUMNS:
         if values.get(column) is not None:
             return str(values[column])[:120]
     parent_fk = LINE_PARENTS.get(table)

@@ -394,3 +394,11 @@ def ref_sites(uow: Any, kind: str, ref: str) -> list[int]:
             query = (select(Location.site_id).join(Reservation, Reservation.location_id == Location.id)
                      .where(Reservation.ref == ref))
         return sorted({s for s in uow.session.scalars(query) if s is not None})
+
+
+def all_figures(session: Session) -> list[tuple[int, int, dict[str, Decimal]]]:
+    """Every figure of every SKU × site holding, expecting or owing stock: (sku_id, site_id,
+    figures), for the planning run."""
+    figures = _figures(lambda _sku_id: literal(True))
+    return [(sku_id, site_id, _figures_of(units)) for sku_id, site_id, *units in session.execute(
+        select(figures.c.sku_id, figures.c.site_id, *[figures.c[n] for n in _SUMMED]))]

@@ -23,7 +23,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import Barcode, Category, DemandDay, Location, Sku, StockMove
 from cangliu.db.types import from_units
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import masterdata
+from cangliu.services import calendar_events, masterdata
 
 LEDGER, IMPORT = "ledger", "import"
 SERIES = ["sku_id", "site_id"]
@@ -184,12 +184,17 @@ def import_demand(uow: UnitOfWork, path: Path | str, *, fmt: Format, actor: Acto
     store and item ids name sites and SKUs through ``site_map``/``sku_map`` or as they are, and
     with ``create_missing`` unknown ones are created first (stores as sites of kind store in the
     state of ``m5_tiny_stores.csv``, items as SKUs of the category of ``m5_tiny_items.csv``),
-    each committed on its own. Imported days replace whatever those days held.
+    each committed on its own; the events of an M5 calendar next to the file (``calendar.csv`` or
+    ``*_calendar.csv``) are added too (``calendar_events``: how many were new). Imported days
+    replace whatever those days held.
     """
     if fmt not in COLUMNS:
         raise ValidationFailed.single("format", "must be generic or m5")
     names = COLUMNS[fmt]
     frame = _read(Path(path), names, site_map or {}, sku_map or {})
+    calendar = _m5_calendar(Path(path).parent) if fmt == "m5" else None
+    if calendar is not None:
+        calendar_events.read_m5_calendar(calendar)  # a bad calendar stops the import before it writes
     created: dict[str, list[str]] = {"sites": [], "skus": []}
     if create_missing:
         if fmt != "m5" or actor is None:
@@ -203,7 +208,8 @@ def import_demand(uow: UnitOfWork, path: Path | str, *, fmt: Format, actor: Acto
         _write(uow.session.connection(), rows, IMPORT, _REPLACE)
         uow.commit()
     days = rows.get_column("day")
-    return {"rows": rows.height, "series": _count_series(rows),
+    added = calendar_events.import_m5_calendar(uow, calendar) if calendar is not None else 0
+    return {"rows": rows.height, "series": _count_series(rows), "calendar_events": added,
             "first_day": days.min(), "last_day": days.max(),
             "qty": from_units(int(rows.get_column("qty").sum())),
             "created_sites": created["sites"], "created_skus": created["skus"]}
@@ -349,6 +355,12 @@ def _create_missing(uow: UnitOfWork, actor: Actor, frame: pl.DataFrame, folder: 
         masterdata.create(uow, actor, "sku", {"code": code, "name": item, "category": category})
         created["skus"].append(code)
     return created
+
+
+def _m5_calendar(folder: Path) -> Path | None:
+    """The M5 calendar next to the sales file (``calendar.csv``, or ``*_calendar.csv``)."""
+    found = [folder / "calendar.csv", *sorted(folder.glob("*_calendar.csv"))]
+    return next((p for p in found if p.is_file()), None)
 
 
 def _lookup(path: Path, key: str, value: str) -> dict[str, str]:

@@ -159,24 +159,33 @@ def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[Purchase
     return rows
 
 
+def new_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
+                 lines: list[PurchaseLineIn], currency: str = BASE_CURRENCY,
+                 rate: Decimal | str | None = None, expected_date: date | None = None
+                 ) -> PurchaseOrder:
+    """A draft purchase order with its lines, inside the caller's transaction."""
+    sup = _supplier(uow, supplier)
+    site_row = md.site_by_code(uow.session, site)
+    fx = _rate(currency, rate)
+    now = uow.now()
+    po = PurchaseOrder(number=next_number(uow, "purchase_order", now.date()), state="draft",
+                       supplier_id=sup.id, site_id=site_row.id, currency=currency, rate=fx,
+                       expected_date=expected_date, reason=meta.reason,
+                       created_by=meta.actor.username, created_at=now, version=1)
+    uow.session.add(po)
+    uow.session.flush()
+    uow.session.add_all(_lines(uow, po.id, sup, lines))
+    uow.session.flush()
+    return po
+
+
 @retrying
 def create_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
                     lines: list[PurchaseLineIn], currency: str = BASE_CURRENCY,
                     rate: Decimal | str | None = None, expected_date: date | None = None) -> Result:
     def work() -> Result:
-        sup = _supplier(uow, supplier)
-        site_row = md.site_by_code(uow.session, site)
-        fx = _rate(currency, rate)
-        now = uow.now()
-        po = PurchaseOrder(number=next_number(uow, "purchase_order", now.date()), state="draft",
-                           supplier_id=sup.id, site_id=site_row.id, currency=currency, rate=fx,
-                           expected_date=expected_date, reason=meta.reason,
-                           created_by=meta.actor.username, created_at=now, version=1)
-        uow.session.add(po)
-        uow.session.flush()
-        uow.session.add_all(_lines(uow, po.id, sup, lines))
-        uow.session.flush()
-        return answer(uow, po)
+        return answer(uow, new_purchase(uow, meta, supplier=supplier, site=site, lines=lines,
+                                        currency=currency, rate=rate, expected_date=expected_date))
 
     request = {"supplier": supplier, "site": site, "lines": [vars(x) for x in lines],
                "currency": currency, "rate": rate, "expected_date": expected_date}

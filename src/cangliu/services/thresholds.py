@@ -1,15 +1,22 @@
 """Stock thresholds per SKU × site (安全库存 / 再订货点 / 最高库存): recomputed daily from the demand
-history, the lead times of received transfers and the ABC class, stored with their inputs and an
-explanation; a user may override them with a reason until an expiry date.
+history, the lead time of the route that supplies the site and the ABC class, stored with their
+inputs and an explanation; a user may override them with a reason until an expiry date.
 
 The series are every SKU × site with demand in the window or stock now; a series starts on its
 first recorded day (demand or stock-out), and one without any takes the defaults and says so in
-its note. Lead time is learned per destination site from
-received transfers (shipped → received, any source); a site with fewer than three gets the default
-of its kind: a central warehouse is supplied by purchase (7 ± 2 days), every other site by transfer
-(2 ± 0.5 days).
+its note. Demand is the forecast of the series' demand class, adjusted by its lifecycle stage
+(new / growth / mature / decline, stored with the XYZ class) and by the promotions covering the
+next 28 days; a series with 56 observed days or more is backtested on its last 28 (MASE and
+bias stored on the row), a shorter one says so in its note. Lead time comes from
+``services.lead_times``: a central warehouse by purchase (approved → received in full), every
+other site by transfer from its supplying site — the pair's own history with three or more
+received transfers ("route"), else every transfer into the site ("site"), else the default
+("default"); the row keeps the route ("WH→S1") and the explanation ends with where L and σL came
+from. Service levels per ABC class, the review period and the default lead times are the saved
+planning settings (``services.planning_settings``) unless given explicitly.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,15 +28,15 @@ from sqlalchemy.orm import Session
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import parse_qty
-from cangliu.core.locations import LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.core.planning import (
+    RouteDefault,
     ServiceLevels,
     abc_classes,
+    backtest,
     complete_days,
     demand_classes,
     forecast,
-    lead_times,
     stock_levels,
 )
 from cangliu.db.models import (
@@ -40,17 +47,21 @@ from cangliu.db.models import (
     StockBalance,
     StockThreshold,
     ThresholdOverride,
-    TransferOrder,
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import demand
+from cangliu.services import calendar_events, demand, planning_settings
 from cangliu.services.idempotency import Result
+from cangliu.services.lead_times import site_lead_times
+from cangliu.services.promotion_effects import forecast_frame
 
 WINDOW_DAYS = 91  # thirteen weeks of history
+HORIZON_DAYS = 28
+BACKTEST_MIN_DAYS = 2 * HORIZON_DAYS  # observed days: half fits the backtest, half scores it
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
-REVIEW_DAYS = 7
 LEVEL_COLUMNS = {"ss": "safety_stock", "rop": "reorder_point", "max": "max_stock"}
+STORED = ("lead_time_source", "route", "abc", "xyz", "pattern", "model", "lifecycle", "mase",
+          "bias", "z")
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,18 @@ class Levels:
     max_stock: Decimal
     explanation: str
     overridden: bool
+
+
+def _options(session: Session, review_days: int | None, levels: ServiceLevels | None,
+             lead_defaults: Mapping[str, RouteDefault] | None
+             ) -> tuple[int, ServiceLevels, Mapping[str, RouteDefault]]:
+    """The options given, the saved planning settings for the others."""
+    if review_days is not None and levels is not None and lead_defaults is not None:
+        return review_days, levels, lead_defaults
+    saved = planning_settings.load(session)
+    return (saved.review_days if review_days is None else review_days,
+            levels or saved.service_levels,
+            lead_defaults or planning_settings.route_defaults(saved))
 
 
 def _history(session: Session, start: date, end: date) -> pl.DataFrame:
@@ -80,39 +103,74 @@ def _stocked(session: Session) -> pl.DataFrame:
     return pl.DataFrame(rows, orient="row", schema={"sku": pl.Int64, "site": pl.Int64})
 
 
-def _lead_times(session: Session, sites: pl.DataFrame) -> pl.DataFrame:
-    shipped = session.execute(select(TransferOrder.dest_site_id, TransferOrder.shipped_at,
-                                     TransferOrder.received_at).where(
-        TransferOrder.received_at.is_not(None), TransferOrder.shipped_at.is_not(None))).all()
-    legs = pl.DataFrame([("*", str(dest), (got - sent).total_seconds() / 86400)
-                         for dest, sent, got in shipped], orient="row",
-                        schema={"route_from": pl.String, "route_to": pl.String, "days": pl.Float64})
-    routes = sites.select(route_from=pl.lit("*"), route_to=pl.col("site").cast(pl.String),
-                          kind=pl.when(pl.col("site_kind") == "central").then(pl.lit("purchase"))
-                          .otherwise(pl.lit("transfer")))
-    return lead_times(legs, routes).select(
-        site=pl.col("route_to").cast(pl.Int64), L=pl.col("L"), sL=pl.col("sL"),
-        lead_time_source=pl.col("lead_time_source"))
+def _abc(session: Session, series: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """ABC class per series by the value of its demand in the window, at moving-average cost."""
+    costs = pl.DataFrame([(s, float(v / q)) for s, q, v in session.execute(
+        select(SkuCost.sku_id, SkuCost.qty, SkuCost.value)) if q > 0], orient="row",
+        schema={"sku": pl.Int64, "unit_cost": pl.Float64})
+    value = (history.group_by("sku", "site").agg(pl.col("qty").sum())
+             .join(costs, on="sku", how="left")
+             .select("sku", "site", value=pl.col("qty") * pl.col("unit_cost").fill_null(0.0)))
+    return abc_classes(series.join(value, on=["sku", "site"], how="left")
+                       .with_columns(pl.col("value").fill_null(0.0))).select("sku", "site", "abc")
 
 
-def _forecasts(days: pl.DataFrame, stats: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def _first_sales(session: Session, before: date) -> pl.DataFrame:
+    """Each series' first sale before the window: its lifecycle stage looks further back."""
+    rows = session.execute(select(DemandDay.sku_id, DemandDay.site_id, func.min(DemandDay.day))
+                           .where(DemandDay.day < before, DemandDay.qty > 0)
+                           .group_by(DemandDay.sku_id, DemandDay.site_id)).all()
+    return pl.DataFrame(rows, orient="row", schema={"sku": pl.Int64, "site": pl.Int64,
+                                                    "first_sale": pl.Date})
+
+
+def _forecasts(session: Session, days: pl.DataFrame, stats: pl.DataFrame, start: date,
+               as_of: date) -> pl.DataFrame:
     """Mean daily demand and its σ over the next 28 days by the forecast model of each series'
-    demand class (series too short to classify keep their history's mean and σ)."""
+    demand class, adjusted by its lifecycle stage and the promotions, and the backtest of the
+    series with enough observed days (series too short to classify keep their history's mean
+    and σ)."""
     classes = stats.filter(pl.col("pattern").is_in(list(DEMAND_CLASSES))).select(
         "sku", "site", sb_class="pattern")
     empty = pl.DataFrame(schema={"sku": pl.Int64, "site": pl.Int64, "fd": pl.Float64,
-                                 "fsd": pl.Float64, "model": pl.String})
+                                 "fsd": pl.Float64, "model": pl.String, "lifecycle": pl.String,
+                                 "mase": pl.Float64, "bias": pl.Float64})
     if classes.is_empty():
         return empty
-    summary = forecast(days.join(classes, on=["sku", "site"], how="semi"), classes,
-                       as_of=as_of).summary
-    return summary.select("sku", "site", fd="d", fsd="sd", model="model").cast(empty.schema)
+    options: dict[str, Any] = {
+        "horizon": HORIZON_DAYS, "as_of": as_of, "first_sales": _first_sales(session, start),
+        "promotions": forecast_frame(session, start, as_of + timedelta(days=HORIZON_DAYS)),
+        "events": calendar_events.frame(session, start, as_of + timedelta(days=HORIZON_DAYS)),
+        # learned from the years before the backtest's holdout, so the backtest does not peek
+        "event_effects": calendar_events.effects(session, as_of - timedelta(days=HORIZON_DAYS - 1),
+                                                 ahead=as_of + timedelta(days=HORIZON_DAYS))}
+    history = days.join(classes, on=["sku", "site"], how="semi")
+    summary = forecast(history, classes, **options).summary
+    long = classes.join(stats.filter(pl.col("periods") >= BACKTEST_MIN_DAYS),
+                        on=["sku", "site"], how="semi")
+    scored = empty.select("sku", "site", "mase", "bias")
+    if not long.is_empty():  # the backtest fits every model again: only where it can say much
+        scored = backtest(history.join(long, on=["sku", "site"], how="semi"), long, **options
+                          ).select(scored.columns).cast(scored.schema)
+    return (summary.select("sku", "site", fd="d", fsd="sd", model="model", lifecycle="stage")
+            .join(scored, on=["sku", "site"], how="left").cast(empty.schema))
+
+
+def _backtest_note(frame: pl.DataFrame) -> pl.DataFrame:
+    """Say in the note of a series with some history why it has no MASE and bias."""
+    short = pl.col("periods").fill_null(0).is_between(1, BACKTEST_MIN_DAYS - 1)
+    said = pl.when(short).then(pl.format(
+        "too short to backtest: {} observed days of {}", "periods", pl.lit(BACKTEST_MIN_DAYS)))
+    joined = pl.concat_str("note", said, separator="; ", ignore_nulls=True)
+    return frame.with_columns(note=pl.when(joined == "").then(None).otherwise(joined))
 
 
 def compute(session: Session, today: date, *, window_days: int = WINDOW_DAYS,
-            review_days: int = REVIEW_DAYS, levels: ServiceLevels = ServiceLevels()
-            ) -> pl.DataFrame:
-    """The thresholds of every series as of ``today``, from the history before it."""
+            review_days: int | None = None, levels: ServiceLevels | None = None,
+            lead_defaults: Mapping[str, RouteDefault] | None = None) -> pl.DataFrame:
+    """The thresholds of every series as of ``today``, from the history before it; options not
+    given come from the saved planning settings."""
+    review_days, levels, lead_defaults = _options(session, review_days, levels, lead_defaults)
     start, end = today - timedelta(days=window_days), today - timedelta(days=1)
     history = _history(session, start, end)
     series = pl.concat([history.select("sku", "site"), _stocked(session)]).unique()
@@ -123,30 +181,19 @@ def compute(session: Session, today: date, *, window_days: int = WINDOW_DAYS,
     days = (complete_days(history, start=start, end=end).join(first, on=["sku", "site"])
             .filter(pl.col("day") >= pl.col("first")).drop("first"))
     stats = demand_classes(days)
-    sku_rows = session.execute(select(Sku.id, Sku.decimals)).all()
-    skus = pl.DataFrame(sku_rows, orient="row", schema={"sku": pl.Int64, "decimals": pl.Int64})
-    costs = pl.DataFrame([(s, float(v / q)) for s, q, v in session.execute(
-        select(SkuCost.sku_id, SkuCost.qty, SkuCost.value)) if q > 0], orient="row",
-        schema={"sku": pl.Int64, "unit_cost": pl.Float64})
-    value = (history.group_by("sku", "site").agg(pl.col("qty").sum())
-             .join(costs, on="sku", how="left")
-             .select("sku", "site", value=pl.col("qty") * pl.col("unit_cost").fill_null(0.0)))
-    abc = abc_classes(series.join(value, on=["sku", "site"], how="left")
-                      .with_columns(pl.col("value").fill_null(0.0)))
-    site_rows = session.execute(select(Location.id, Location.site_kind).where(
-        Location.kind == LocationKind.SITE.value)).all()
-    sites = pl.DataFrame(site_rows, orient="row", schema={"site": pl.Int64, "site_kind": pl.String})
-    frame = (series.join(stats.select("sku", "site", d="mean", sd="std", pattern="pattern"),
-                         on=["sku", "site"], how="left")
-             .join(_forecasts(days, stats, end), on=["sku", "site"], how="left")
+    skus = pl.DataFrame(session.execute(select(Sku.id, Sku.decimals)).all(), orient="row",
+                        schema={"sku": pl.Int64, "decimals": pl.Int64})
+    frame = (series.join(stats.select("sku", "site", "periods", "xyz", d="mean", sd="std",
+                                      pattern="pattern"), on=["sku", "site"], how="left")
+             .join(_forecasts(session, days, stats, start, end), on=["sku", "site"], how="left")
              .with_columns(d=pl.coalesce("fd", "d"), sd=pl.coalesce("fsd", "sd"))
              .drop("fd", "fsd")
-             .join(abc.select("sku", "site", "abc"), on=["sku", "site"], how="left")
+             .join(_abc(session, series, history), on=["sku", "site"], how="left")
              .join(skus, on="sku", how="left")
-             .join(_lead_times(session, sites), on="site", how="left")
+             .join(site_lead_times(session, defaults=lead_defaults), on="site", how="left")
              .with_columns(review_days=pl.lit(float(review_days))))
     # A series with one observed day has a mean but no σ: its σ comes from the defaults too.
-    return stock_levels(frame, levels=levels)
+    return _backtest_note(stock_levels(frame, levels=levels))
 
 
 @retrying
@@ -159,17 +206,17 @@ def recompute(uow: UnitOfWork, *, today: date | None = None, **options: Any) -> 
         s.execute(delete(StockThreshold).where(StockThreshold.computed_on == day))
         rows = [{"sku_id": r["sku"], "site_id": r["site"], "computed_on": day,
                  "demand": r["d"], "demand_sd": r["sd"], "lead_time": r["L"],
-                 "lead_time_sd": r["sL"], "lead_time_source": r["lead_time_source"],
-                 "abc": r["abc"], "pattern": r["pattern"], "model": r["model"], "z": r["z"],
+                 "lead_time_sd": r["sL"], **{name: r[name] for name in STORED},
                  **{column: Decimal(str(r[key])) for key, column in LEVEL_COLUMNS.items()},
-                 "explanation": r["explanation"][:400], "note": r["note"]}
+                 "explanation": r["explanation"][:400], "note": (r["note"] or "")[:200] or None}
                 for r in frame.iter_rows(named=True)]
         if rows:
             s.execute(insert(StockThreshold), rows)
         uow.commit()
     notes = [r["note"] or "" for r in rows]
     return {"series": len(rows), "with_defaults": sum("demand history" in n for n in notes),
-            "default_lead_time": sum("lead time" in n for n in notes)}
+            "default_lead_time": sum(r["lead_time_source"] == "default" for r in rows),
+            "backtested": sum(r["mase"] is not None or r["bias"] is not None for r in rows)}
 
 
 def refresh(uow: UnitOfWork, *, today: date) -> dict[str, Any]:
@@ -179,7 +226,7 @@ def refresh(uow: UnitOfWork, *, today: date) -> dict[str, Any]:
     return {"demand": rebuilt, "thresholds": recompute(uow, today=today)}
 
 
-def _newest(query: Select[Any]) -> Select[Any]:
+def newest(query: Select[Any]) -> Select[Any]:
     """``query`` on stock_threshold narrowed to each series' newest computed day."""
     newest = select(StockThreshold.sku_id, StockThreshold.site_id,
                     func.max(StockThreshold.computed_on).label("on")).group_by(
@@ -193,7 +240,7 @@ def current(session: Session, today: date, pairs: list[tuple[int, int]] | None =
             ) -> dict[tuple[int, int], Levels]:
     """The levels in force per (sku_id, site_id): an unexpired override, else the newest
     computed ones."""
-    query = _newest(select(StockThreshold))
+    query = newest(select(StockThreshold))
     overrides = select(ThresholdOverride).where(ThresholdOverride.expires_on >= today).order_by(
         ThresholdOverride.id)
     if pairs is not None:
@@ -213,9 +260,11 @@ def _row(t: StockThreshold, sku: str, site: str) -> dict[str, Any]:
     return {"sku": sku, "site": site, "computed_on": t.computed_on.isoformat(),
             "safety_stock": t.safety_stock, "reorder_point": t.reorder_point,
             "max_stock": t.max_stock, "explanation": t.explanation, "note": t.note,
+            "mase": t.mase, "bias": t.bias,
             "inputs": {"demand": t.demand, "demand_sd": t.demand_sd, "lead_time": t.lead_time,
                        "lead_time_sd": t.lead_time_sd, "lead_time_source": t.lead_time_source,
-                       "abc": t.abc, "pattern": t.pattern, "model": t.model, "z": t.z}}
+                       "route": t.route, "abc": t.abc, "xyz": t.xyz, "pattern": t.pattern,
+                       "model": t.model, "lifecycle": t.lifecycle, "z": t.z}}
 
 
 def list_current(session: Session, today: date, *, sku: str | None = None,
@@ -223,7 +272,7 @@ def list_current(session: Session, today: date, *, sku: str | None = None,
                  offset: int = 0) -> list[dict[str, Any]]:
     """The newest computed thresholds per series (with the override in force, if any), by SKU
     and site code; ``scope``: the sites to show."""
-    query = (_newest(select(StockThreshold, Sku.code, Location.code))
+    query = (newest(select(StockThreshold, Sku.code, Location.code))
              .join(Sku, Sku.id == StockThreshold.sku_id)
              .join(Location, Location.id == StockThreshold.site_id))
     if sku:

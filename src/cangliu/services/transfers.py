@@ -18,6 +18,7 @@ from cangliu.core.documents import TRANSFER
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import Move, Operation, StockStatus, parse_qty
 from cangliu.core.locations import LocationKind
+from cangliu.core.permissions import Actor
 from cangliu.db.models import Location, Sku, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
@@ -66,7 +67,8 @@ def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
                         and order.state in OPEN_ON_ROAD),
         "receipt_accuracy": str((received / shipped).quantize(Decimal("0.0001")))
         if shipped and order.state in ("received", "closed") else None,
-        "reason": order.reason, "created_by": order.created_by,
+        "reason": order.reason, "generated_by_rule": order.generated_by_rule,
+        "exception": order.exception, "created_by": order.created_by,
         "created_at": order.created_at.isoformat(),
         "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
         "received_at": order.received_at.isoformat() if order.received_at else None,
@@ -100,8 +102,8 @@ class DestinationIn:
     expected_arrival: date | None = None
 
 
-def _new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list[TransferLineIn],
-               expected_arrival: date | None, field: str = "") -> TransferOrder:
+def new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list[TransferLineIn],
+              expected_arrival: date | None, field: str = "") -> TransferOrder:
     """A draft transfer with its lines; ``field`` prefixes error fields, e.g. ``destinations[1].``."""
     dst = md.site_by_code(uow.session, dest, field=f"{field}dest")
     if src.id == dst.id:
@@ -126,7 +128,7 @@ def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
                     lines: list[TransferLineIn], expected_arrival: date | None = None) -> Result:
     def work() -> Result:
         src = md.site_by_code(uow.session, source, field="source")
-        return answer(uow, _new_order(uow, meta, src, dest, lines, expected_arrival))
+        return answer(uow, new_order(uow, meta, src, dest, lines, expected_arrival))
 
     request = {"source": source, "dest": dest, "lines": [vars(x) for x in lines],
                "expected_arrival": expected_arrival, "reason": meta.reason}
@@ -149,7 +151,7 @@ def create_transfers(uow: UnitOfWork, meta: Meta, *, source: str,
                 raise ValidationFailed.single(f"destinations[{i}].dest",
                                               "site {site} is named twice", site=d.dest)
             seen.add(d.dest)
-            orders.append(_new_order(uow, meta, src, d.dest, d.lines, d.expected_arrival,
+            orders.append(new_order(uow, meta, src, d.dest, d.lines, d.expected_arrival,
                                      field=f"destinations[{i}]."))
         return {"source": source, "transfers": [answer(uow, o) for o in orders]}
 
@@ -191,11 +193,16 @@ def submit_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int | 
                     ) -> Result:
     """Send for approval: the policy approves it at once or starts its approval."""
     def submit(order: TransferOrder, _meta: Meta) -> str:
-        TRANSFER.next(number, order.state, "submit")
-        started = approvals.start(uow, meta.actor, "transfer", number, order.version + 1)
-        return approvals.settle(uow, "transfer", number, started)
+        return start_approval(uow, meta.actor, order)
 
     return act(uow, meta, KIND, number, "submit", {"version": version}, submit, version)
+
+
+def start_approval(uow: UnitOfWork, actor: Actor, order: TransferOrder) -> str:
+    """Submit a draft: the state its policy leads to (approved at once, or pending approval)."""
+    TRANSFER.next(order.number, order.state, "submit")
+    started = approvals.start(uow, actor, "transfer", order.number, order.version + 1)
+    return approvals.settle(uow, "transfer", order.number, started)
 
 
 def _route(uow: UnitOfWork, order: TransferOrder) -> Location:

@@ -32,9 +32,13 @@ from cangliu.web.api import history as history_api
 from cangliu.web.api import locks as locks_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import planning as planning_api
+from cangliu.web.api import planning_rules as planning_rules_api
+from cangliu.web.api import planning_settings as planning_settings_api
+from cangliu.web.api import promotions as promotions_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
 from cangliu.web.api import stock as stock_api
+from cangliu.web.api import suggestions as suggestions_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.api import users as users_api
 from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
@@ -44,11 +48,16 @@ from cangliu.web.pages import account as account_pages
 from cangliu.web.pages import approval_policies as approval_policy_pages
 from cangliu.web.pages import approvals as approval_pages
 from cangliu.web.pages import audit as audit_pages
+from cangliu.web.pages import calendar_events as calendar_event_pages
 from cangliu.web.pages import collab as collab_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
 from cangliu.web.pages import locks as lock_pages
 from cangliu.web.pages import masterdata as masterdata_pages
+from cangliu.web.pages import planning as planning_pages
+from cangliu.web.pages import planning_rules as planning_rule_pages
+from cangliu.web.pages import planning_settings as planning_settings_pages
+from cangliu.web.pages import promotions as promotion_pages
 from cangliu.web.pages import returns as return_pages
 from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import session as session_pages
@@ -161,6 +170,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(users_api.router)
     app.include_router(approvals_api.router)
     app.include_router(planning_api.router)
+    for module in (suggestions_api, planning_rules_api, planning_settings_api, promotions_api,
+                   planning_pages, planning_rule_pages, planning_settings_pages, promotion_pages,
+                   calendar_event_pages):
+        app.include_router(module.router)
     app.include_router(approval_pages.router)
     app.include_router(approval_policy_pages.router)
     app.include_router(user_pages.router)

@@ -18,6 +18,8 @@ from typing import Any, Final, TypeVar
 
 import polars as pl
 
+from cangliu.core.planning.events import event_factors, with_events
+
 KEYS: Final = ["sku", "site"]
 WEEK: Final = 7
 SEASONAL: Final = frozenset({"smooth", "erratic"})
@@ -44,8 +46,8 @@ class Lifecycle:
 
 @dataclass(frozen=True)
 class Forecast:
-    """``daily``: sku, site, day, base (the model), stage_factor, promo_factor, forecast (their
-    product). ``summary``: one row per series — sb_class, model, stage, stage_factor,
+    """``daily``: sku, site, day, base (the model), stage_factor, promo_factor, event_factor,
+    forecast (their product). ``summary``: one row per series — sb_class, model, stage, stage_factor,
     observed_days, censored_days (stock-out days in the fitted window), d (mean of the adjusted
     daily forecast over the horizon) and sd (σ of daily demand: RMSE of the model's one-step
     in-sample residuals on observed days, times the stage factor; null with fewer than 2).
@@ -64,7 +66,10 @@ def lead_time_demand(d: Num, sd: Num, lead_time: Num, lead_time_sd: Num) -> tupl
 def forecast(history: pl.DataFrame, classes: pl.DataFrame, *, horizon: int = 28,
              as_of: date | None = None, promotions: pl.DataFrame | None = None,
              lifecycle: Lifecycle = Lifecycle(), fit_days: int = 364,
-             weekday_indices: bool = False, n_jobs: int = 1) -> Forecast:
+             weekday_indices: bool = False, n_jobs: int = 1,
+             first_sales: pl.DataFrame | None = None,
+             events: pl.DataFrame | None = None,
+             event_effects: pl.DataFrame | None = None) -> Forecast:
     """Forecast the ``horizon`` days after ``as_of`` (default: the last day in the history).
 
     ``history``: sku, site, day, qty, stockout — rows of one day add up, any stock-out row
@@ -73,7 +78,11 @@ def forecast(history: pl.DataFrame, classes: pl.DataFrame, *, horizon: int = 28,
     no trend) for smooth and erratic, TSB for lumpy (it lets the occurrence probability decay
     when demand stops), Croston SBA otherwise. ``weekday_indices`` spreads the Croston family's
     flat forecast over the weekdays by the series' observed weekday shares. ``promotions``:
-    start, end (inclusive), sku and site (null = all), uplift_pct.
+    start, end (inclusive), sku and site (null = all), uplift_pct. ``first_sales``: sku, site,
+    first_sale — for a history that starts after some series' first sale, so that a series
+    older than the history is not taken for new. ``events``: day, name — calendar events; their
+    effects are learned from the history up to ``as_of`` (or given as ``event_effects``, the
+    ``event_factors`` of a longer history) and applied on the horizon's days.
     """
     days = _days(history)
     as_of = as_of or _last_day(days)
@@ -88,15 +97,17 @@ def forecast(history: pl.DataFrame, classes: pl.DataFrame, *, horizon: int = 28,
         day=pl.lit(as_of) + pl.duration(days=pl.col("step")))
     if weekday_indices:
         base = _weekday_shaped(base, window, croston)
-    stages = _stages(days, as_of, lifecycle)
+    stages = _stages(days, as_of, lifecycle, first_sales)
     daily = (series.select("uid", *KEYS).join(base, on="uid").join(stages, on=KEYS)
-             .pipe(_with_promotions, promotions)
-             .with_columns(forecast=pl.col("base") * pl.col("stage_factor") * pl.col("promo_factor"))
+             .pipe(_with_promotions, promotions).pipe(_with_events, days, events, as_of, event_effects)
+             .with_columns(forecast=pl.col("base") * pl.col("stage_factor") * pl.col("promo_factor")
+                           * pl.col("event_factor"))
              .sort(*KEYS, "day"))
     summary = _summary(series.join(pl.concat([s for _, s in parts]), on="uid", how="left"),
                        _counts(window), stages, daily)
     return Forecast(daily=daily.select(
-        *KEYS, "day", "base", "stage_factor", "promo_factor", "forecast"), summary=summary)
+        *KEYS, "day", "base", "stage_factor", "promo_factor", "event_factor", "forecast"),
+        summary=summary)
 
 
 def backtest(history: pl.DataFrame, classes: pl.DataFrame, *, horizon: int = 28,
@@ -260,7 +271,8 @@ def _weekday_shaped(base: pl.DataFrame, window: pl.DataFrame, croston: pl.DataFr
     ).drop("weekday", "index")
 
 
-def _stages(days: pl.DataFrame, as_of: date, cycle: Lifecycle) -> pl.DataFrame:
+def _stages(days: pl.DataFrame, as_of: date, cycle: Lifecycle,
+            first_sales: pl.DataFrame | None = None) -> pl.DataFrame:
     seen = ~pl.col("stockout")
     recent = pl.col("day") > as_of - timedelta(days=cycle.window_days)
     previous = ~recent & (pl.col("day") > as_of - timedelta(days=2 * cycle.window_days))
@@ -268,6 +280,11 @@ def _stages(days: pl.DataFrame, as_of: date, cycle: Lifecycle) -> pl.DataFrame:
         first_sale=pl.col("day").filter(seen & (pl.col("qty") > 0)).min(),
         recent=pl.col("qty").filter(seen & recent).mean(),
         previous=pl.col("qty").filter(seen & previous).mean())
+    if first_sales is not None:
+        earlier = first_sales.select(*KEYS, earlier=pl.col("first_sale").cast(pl.Date)).cast(
+            {key: rates.schema[key] for key in KEYS})
+        rates = rates.join(earlier, on=KEYS, how="left").with_columns(
+            first_sale=pl.min_horizontal("first_sale", "earlier")).drop("earlier")
     age = (pl.lit(as_of) - pl.col("first_sale")).dt.total_days() + 1
     ratio = pl.col("recent") / pl.col("previous")
     stage = (pl.when(pl.col("first_sale").is_null() | (age < cycle.new_days)).then(pl.lit("new"))
@@ -297,6 +314,18 @@ def _with_promotions(daily: pl.DataFrame, promotions: pl.DataFrame | None) -> pl
     factors = hits.group_by(*KEYS, "day").agg(promo_factor=pl.col("factor").product())
     return daily.join(factors, on=[*KEYS, "day"], how="left").with_columns(
         pl.col("promo_factor").fill_null(1.0))
+
+
+def _with_events(daily: pl.DataFrame, days: pl.DataFrame, events: pl.DataFrame | None,
+                 as_of: date, effects: pl.DataFrame | None) -> pl.DataFrame:
+    """Add event_factor to ``daily``: ``effects``, else those learned from the days up to
+    ``as_of``."""
+    if events is None or events.is_empty():
+        return daily.with_columns(event_factor=pl.lit(1.0))
+    if effects is None:
+        effects = event_factors(days.filter(pl.col("day") <= as_of),
+                                events.filter(pl.col("day") <= as_of))
+    return with_events(daily, events.filter(pl.col("day") > as_of), effects)
 
 
 def _summary(fits: pl.DataFrame, counts: pl.DataFrame, stages: pl.DataFrame, daily: pl.DataFrame

@@ -46,14 +46,14 @@ approval_policy: transfer
 cooldown_days: 7
 """
 
-# Stock that has not sold for 60 days moves to a site where the same SKU has under two weeks of
-# cover, up to that site's max.
+# Stock that has not sold for 60 days at a selling site (a store or the online centre; warehouses
+# sell nothing) moves to a site where the same SKU has under two weeks of cover, up to its max.
 SLOW_MOVER_CLEARANCE: Final = """\
 name: slow_mover_clearance
 kind: clearance
 priority: 40
 target: "days_of_cover < 14 AND forecast_daily > 0"
-source: "days_since_last_sale >= 60"
+source: "site_kind IN ('store', 'online') AND days_since_last_sale >= 60"
 quantity: "max_stock - available - in_transit_in"
 prefer: [surplus, same_region, lead_time]
 approval_policy: transfer

@@ -304,7 +304,7 @@ def evaluate(rules: Sequence[Rule], state: pl.DataFrame) -> tuple[pl.DataFrame, 
     Each condition judges its row alone, as in approvals. A row meeting both conditions of a rule
     is only a target of it, so no site is ever offered as its own source.
     """
-    checked = parse_rules([rule_to_dict(r) for r in rules])
+    checked = _checked(tuple(rules))
     frame = state.with_row_index(_ROW)
     needs, offers = [], []
     for rule in sorted((r for r in checked if r.enabled), key=lambda r: r.priority):
@@ -313,6 +313,12 @@ def evaluate(rules: Sequence[Rule], state: pl.DataFrame) -> tuple[pl.DataFrame, 
         offers.append(rule_offers)
     return (pl.concat([pl.DataFrame(schema=NEEDS_SCHEMA), *needs]),
             pl.concat([pl.DataFrame(schema=OFFERS_SCHEMA), *offers]))
+
+
+@lru_cache(maxsize=32)
+def _checked(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """``rules`` checked as at save (rules are frozen: a daily loop checks them once)."""
+    return parse_rules([rule_to_dict(r) for r in rules])
 
 
 def _rule_frames(rule: Rule, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

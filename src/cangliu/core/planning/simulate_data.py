@@ -1,6 +1,7 @@
 """Demand for the replenishment simulation: daily demand per store × item as a dense array, from
 a frame (real history such as M5) or from a seeded synthetic generator."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,24 +16,39 @@ PATTERNS = ("smooth", "intermittent", "lumpy", "erratic")
 @dataclass(frozen=True)
 class Demand:
     """``qty[day, store, item]`` in units (every day from ``first_day``), ``price[store, item]``
-    (a unit's value, used to value stock and to rank items ABC)."""
+    (a unit's value, used to value stock and to rank items ABC), and each store's region (empty:
+    read from the store codes, see ``store_regions``)."""
 
     qty: np.ndarray
     price: np.ndarray
     stores: tuple[str, ...]
     items: tuple[str, ...]
     first_day: date
+    regions: tuple[str, ...] = ()
 
     @property
     def days(self) -> int:
         return int(self.qty.shape[0])
 
+    @property
+    def store_regions(self) -> tuple[str, ...]:
+        return self.regions or store_regions(self.stores)
+
+
+def store_regions(stores: tuple[str, ...], known: Mapping[str, str] | None = None
+                  ) -> tuple[str, ...]:
+    """Each store's region: ``known[store]``, else its code up to the first "_" (the M5 store
+    CA_1 is in CA; a synthetic R2_S05 in R2)."""
+    return tuple((known or {}).get(s) or s.split("_")[0] for s in stores)
+
 
 def demand_arrays(sales: pl.DataFrame, prices: pl.DataFrame | None = None,
-                  *, default_price: float = 1.0) -> Demand:
+                  *, default_price: float = 1.0, regions: Mapping[str, str] | None = None
+                  ) -> Demand:
     """``sales``: ``day, store, item, qty`` (a day with no row has no demand; rows of one day add
     up; negative qty counts as 0). ``prices``: ``store, item, price`` (several rows are averaged);
-    a series without a price takes its item's mean price over stores, else ``default_price``."""
+    a series without a price takes its item's mean price over stores, else ``default_price``.
+    ``regions``: store → region (see ``store_regions``)."""
     stores = tuple(sorted(sales["store"].unique().cast(pl.Utf8).to_list()))
     items = tuple(sorted(sales["item"].unique().cast(pl.Utf8).to_list()))
     first, last = sales["day"].min(), sales["day"].max()
@@ -49,7 +65,8 @@ def demand_arrays(sales: pl.DataFrame, prices: pl.DataFrame | None = None,
     np.add.at(qty, (rows["t"].to_numpy(), rows["store"].to_numpy(), rows["item"].to_numpy()),
               rows["qty"].to_numpy())
     return Demand(qty=qty, price=_prices(prices, stores, items, default_price),
-                  stores=stores, items=items, first_day=first)
+                  stores=stores, items=items, first_day=first,
+                  regions=store_regions(stores, regions))
 
 
 def _prices(prices: pl.DataFrame | None, stores: tuple[str, ...], items: tuple[str, ...],
@@ -73,7 +90,8 @@ def synthetic(stores: int = 4, items: int = 8, days: int = 365, *, seed: int = 0
     """Seeded demand ``day, store, item, qty`` and prices ``store, item, price``. Items cycle
     through the Syntetos–Boylan patterns — smooth (Poisson every day), intermittent (rare small
     orders), lumpy (rare large orders), erratic (frequent orders of very variable size) — with
-    a weekly shape; each store sells at its own scale."""
+    a weekly shape; each store sells at its own scale. Stores are spread over three regions
+    (codes ``R1_S01``, ``R2_S02``, …)."""
     rng = np.random.default_rng(seed)
     shape = WEEKDAY_SHAPE[[(start + timedelta(days=t)).weekday() for t in range(days)]]
     qty = np.zeros((days, stores, items))
@@ -81,7 +99,7 @@ def synthetic(stores: int = 4, items: int = 8, days: int = 365, *, seed: int = 0
         base = rng.uniform(2.0, 12.0) * rng.uniform(0.6, 1.4, size=stores)
         qty[:, :, i] = _pattern(PATTERNS[i % 4], base[None, :] * shape[:, None], rng)
     day_ix, store_ix, item_ix = np.indices(qty.shape).reshape(3, -1)
-    store_codes = [f"S{k + 1:02d}" for k in range(stores)]
+    store_codes = [f"R{k % 3 + 1}_S{k + 1:02d}" for k in range(stores)]
     item_codes = [f"{PATTERNS[k % 4][:3].upper()}-{k + 1:03d}" for k in range(items)]
     sales = pl.DataFrame({
         "day": [start + timedelta(days=int(k)) for k in range(days)],

@@ -1,6 +1,7 @@
 """Stock flows of one simulation run — on hand, in transit, on order, sales and lost demand per
-store × item × day — and the day's moves: arrivals, sales, warehouse shipments, lateral
-balancing, supplier orders. Arrays are indexed [day, store, item]; a run mutates its own."""
+store × item × day — and the day's moves: arrivals, sales, warehouse shipments, supplier
+orders (the rule engine's transfers are shipped by simulate_rules). Arrays are indexed
+[day, store, item]; a run mutates its own."""
 
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -13,11 +14,12 @@ Censoring = Literal["exclude", "impute"]
 
 
 class Levels(NamedTuple):
-    """Store thresholds, [store, item] in units."""
+    """Store thresholds, [store, item] in units, and the demand estimate they stand on."""
 
     ss: np.ndarray
     rop: np.ndarray
     max: np.ndarray
+    d: np.ndarray
 
 
 @dataclass(eq=False)
@@ -142,25 +144,3 @@ def allocate(flows: Flows, t: int, rop: np.ndarray, up_to: np.ndarray, lead: int
     np.put_along_axis(given, order, given_sorted, axis=0)
     flows.ship(t, given, lead)
     return asked - given
-
-
-def balance(flows: Flows, t: int, short: np.ndarray, levels: Levels, lead: int) -> None:
-    """Lateral transfers, as the rule engine does: a store below its safety stock (on hand + in
-    transit) that the warehouse left short takes from stores holding more than their max, up to
-    its own max, largest surplus first; a donor never goes below its max."""
-    position = flows.store + flows.store_transit
-    needy = (short > 0) & (position < levels.ss)
-    surplus = np.maximum(flows.store - levels.max, 0.0)
-    for item in np.flatnonzero(needy.any(axis=0) & (surplus > 0).any(axis=0)):
-        for target in np.flatnonzero(needy[:, item]):
-            want = levels.max[target, item] - position[target, item]
-            for source in np.argsort(-surplus[:, item], kind="stable"):
-                qty = min(want, surplus[source, item])
-                if qty <= 0:
-                    break
-                surplus[source, item] -= qty
-                want -= qty
-                flows.store[source, item] -= qty
-                flows.to_store[t + lead, target, item] += qty
-                flows.store_transit[target, item] += qty
-                flows.laterals += 1

@@ -94,6 +94,63 @@ def lead_times(legs: pl.DataFrame, routes: pl.DataFrame, *, min_observations: in
             .drop("_mean", "_sd", "_default_mean", "_default_sd"))
 
 
+def route_lead_times(legs: pl.DataFrame, sites: pl.DataFrame, *, min_observations: int = 3,
+                     defaults: Mapping[str, RouteDefault] = DEFAULT_LEAD_TIMES) -> pl.DataFrame:
+    """Lead time of the route that supplies each site, with where it came from.
+
+    ``legs``: completed legs ``route_from, route_to, kind, days``. ``sites``: ``route_to`` (the
+    site), ``route_from`` (its supplying source, null when none is known) and ``kind`` (a key of
+    ``defaults``). Mean and σ (n − 1) come from the pair's own legs when it has at least
+    ``min_observations`` (``lead_time_source`` "route"), else from every leg of that kind into
+    the site ("site"), else the kind's default ("default"). Adds ``route`` ("WH→S1"; "?" for an
+    unknown source), ``observations`` (legs behind L, 0 for a default), ``pair_observations``
+    and ``lead_basis``, the words the explanation gives for L and σL.
+    """
+    if min_observations < 2:
+        raise ValueError("min_observations must be at least 2 to learn a standard deviation")
+    unknown = set(sites["kind"].unique().to_list()) - set(defaults)
+    if unknown:
+        raise ValueError(f"no default lead time for route kind(s) {sorted(map(str, unknown))}")
+    days = pl.col("days").cast(pl.Float64)
+    stats = {"n": pl.len(), "mean": days.mean(), "sd": days.std(ddof=1)}
+    pair = legs.group_by("route_from", "route_to").agg(**{f"p_{k}": v for k, v in stats.items()})
+    pool = legs.group_by("route_to", "kind").agg(**{f"s_{k}": v for k, v in stats.items()})
+    kinds = pl.DataFrame({"kind": list(defaults),
+                          "d_mean": [float(d.mean_days) for d in defaults.values()],
+                          "d_sd": [float(d.sd_days) for d in defaults.values()]},
+                         schema_overrides={"kind": sites.schema["kind"]})
+    by_pair = pl.col("p_n") >= min_observations
+    by_site = pl.col("s_n") >= min_observations
+    frame = (sites.select("route_from", "route_to", "kind")
+             .join(pair, on=["route_from", "route_to"], how="left")
+             .join(pool, on=["route_to", "kind"], how="left").join(kinds, on="kind", how="left")
+             .with_columns(pl.col("p_n", "s_n").fill_null(0).cast(pl.UInt32)))
+    return frame.select(
+        "route_from", "route_to", "kind",
+        route=pl.concat_str(pl.col("route_from").fill_null("?"), pl.lit("→"), "route_to"),
+        lead_time_source=pl.when(by_pair).then(pl.lit("route")).when(by_site).then(pl.lit("site"))
+        .otherwise(pl.lit("default")),
+        observations=pl.when(by_pair).then("p_n").when(by_site).then("s_n").otherwise(0),
+        pair_observations="p_n",
+        L=pl.when(by_pair).then("p_mean").when(by_site).then("s_mean").otherwise("d_mean"),
+        sL=pl.when(by_pair).then("p_sd").when(by_site).then("s_sd").otherwise("d_sd"),
+        lead_basis=_lead_basis(by_pair, by_site, min_observations),
+    )
+
+
+def _lead_basis(by_pair: pl.Expr, by_site: pl.Expr, needed: int) -> pl.Expr:
+    """E.g. "from 4 transfers on WH→S1", "from 3 transfers into S1 (1 on WH→S1)", "by default
+    for WH→S1 (transfers into S1: 2 of 3 needed)"."""
+    noun = pl.when(pl.col("kind") == "purchase").then(pl.lit("purchases")).otherwise(
+        pl.lit("transfers"))
+    route = pl.concat_str(pl.col("route_from").fill_null("?"), pl.lit("→"), "route_to")
+    return (pl.when(by_pair).then(pl.format("from {} {} on {}", "p_n", noun, route))
+            .when(by_site).then(pl.format("from {} {} into {} ({} on {})", "s_n", noun,
+                                          "route_to", "p_n", route))
+            .otherwise(pl.format("by default for {} ({} into {}: {} of {} needed)", route, noun,
+                                 "route_to", "s_n", pl.lit(needed))))
+
+
 def stock_levels(frame: pl.DataFrame, *, levels: ServiceLevels = ServiceLevels(),
                  demand_defaults: DemandDefaults = DemandDefaults()) -> pl.DataFrame:
     """Safety stock, reorder point and max stock for every row at once.
@@ -102,7 +159,9 @@ def stock_levels(frame: pl.DataFrame, *, levels: ServiceLevels = ServiceLevels()
     (null = no demand history: ``demand_defaults`` are used), ``L`` and ``sL`` mean and σ of
     lead time in days, ``review_days``, and one of — by precedence — ``z``, ``service_level``
     or ``abc`` (levels per class; a null level or class takes C's level). Optional: ``decimals`` (the
-    SKU's unit decimals, 0 when absent or null) and ``lead_time_source`` (from ``lead_times``).
+    SKU's unit decimals, 0 when absent or null), ``lead_time_source`` (from ``lead_times``) and
+    ``lead_basis`` (from ``route_lead_times``: then the explanation ends with where L and σL
+    came from, e.g. "; L 2 ± 0.5 days from 4 transfers on WH→S1").
 
     Adds ``z``, ``ss``, ``rop``, ``max``, ``explanation`` and ``note``. SS, ROP and max are
     rounded *up* to the SKU's decimals — stock is counted in whole units, and rounding down
@@ -130,7 +189,11 @@ def stock_levels(frame: pl.DataFrame, *, levels: ServiceLevels = ServiceLevels()
     ss = _ceil(pl.col("z") * (lt * sd**2 + d**2 * slt**2).sqrt())
     frame = frame.with_columns(ss=ss).with_columns(rop=_ceil(d * lt + pl.col("ss")))
     frame = frame.with_columns(max=_ceil(pl.col("rop") + d * pl.col("review_days")))
-    return frame.with_columns(explanation=_explanation()).drop("_scale")
+    explanation = _explanation()
+    if "lead_basis" in frame.columns:
+        explanation = pl.concat_str(explanation, pl.format(
+            "; L {} ± {} days {}", _fmt("L"), _fmt("sL"), pl.col("lead_basis")), ignore_nulls=True)
+    return frame.with_columns(explanation=explanation).drop("_scale")
 
 
 def _z(frame: pl.DataFrame, levels: ServiceLevels) -> pl.Expr:

@@ -10,6 +10,7 @@ from cangliu.db.models.auth import (
     SecurityEvent,
     UserSession,
 )
+from cangliu.db.models.calendar import CalendarEvent
 from cangliu.db.models.collab import DocumentComment, Notification, Task
 from cangliu.db.models.documents import (
     CustomerPrice,
@@ -44,7 +45,14 @@ from cangliu.db.models.masterdata import (
     Supplier,
 )
 from cangliu.db.models.money import Allocation, OpenItem, Payment
-from cangliu.db.models.planning import DemandDay, StockThreshold, ThresholdOverride
+from cangliu.db.models.planning import (
+    DemandDay,
+    PlanningSuggestion,
+    StockThreshold,
+    ThresholdOverride,
+)
+from cangliu.db.models.planning_rules import TransferRule, TransferRuleVersion
+from cangliu.db.models.promotions import Promotion, PromotionSite, PromotionSku
 from cangliu.db.models.system import Setting
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Barcode",
+    "CalendarEvent",
     "Category",
     "Customer",
     "CustomerPrice",
@@ -72,6 +81,10 @@ __all__ = [
     "NumberCounter",
     "OpenItem",
     "Payment",
+    "PlanningSuggestion",
+    "Promotion",
+    "PromotionSite",
+    "PromotionSku",
     "PurchaseLine",
     "PurchaseOrder",
     "RecordVersion",
@@ -95,5 +108,7 @@ __all__ = [
     "ThresholdOverride",
     "TransferLine",
     "TransferOrder",
+    "TransferRule",
+    "TransferRuleVersion",
     "UserSession",
 ]

@@ -3,7 +3,18 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -34,6 +45,10 @@ class TransferOrder(Base):
     shipped_at: Mapped[datetime | None]
     received_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The planning rule whose suggestion created it ('' when entered by hand), and whether it
+    # moves stock from a faster-selling site to a slower one (approval then asks the director).
+    generated_by_rule: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    exception: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class TransferLine(Base):

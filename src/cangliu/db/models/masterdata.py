@@ -69,6 +69,8 @@ class Sku(Versioned, Deletable, Base):
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
     # Receipts of this SKU go to quality hold until inspected.
     inspection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Units per pack: planned transfers move whole packs.
+    pack_size: Mapped[Decimal] = mapped_column(Exact, default=Decimal(1), server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,10 +66,17 @@ class StockThreshold(Base):
     demand_sd: Mapped[float] = mapped_column(Float)
     lead_time: Mapped[float] = mapped_column(Float)  # days
     lead_time_sd: Mapped[float] = mapped_column(Float)
-    lead_time_source: Mapped[str] = mapped_column(String(10))  # learned | default
+    # route: learned from the supplying route's own legs; site: from every leg into the site;
+    # default: the route kind's default (too few legs). Rows before 0023 say "learned".
+    lead_time_source: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str | None] = mapped_column(String(90))  # e.g. "supplier→WH", "WH→S1"
     abc: Mapped[str | None] = mapped_column(String(1))
     pattern: Mapped[str | None] = mapped_column(String(20))  # Syntetos–Boylan class
     model: Mapped[str | None] = mapped_column(String(30))  # the forecast's; None: history's mean
+    lifecycle: Mapped[str | None] = mapped_column(String(10))  # new | growth | mature | decline
+    xyz: Mapped[str | None] = mapped_column(String(1))
+    mase: Mapped[float | None] = mapped_column(Float)  # backtest of the forecast; None: too short
+    bias: Mapped[float | None] = mapped_column(Float)
     z: Mapped[float] = mapped_column(Float)
     safety_stock: Mapped[Decimal] = mapped_column(Exact)
     reorder_point: Mapped[Decimal] = mapped_column(Exact)
@@ -94,3 +102,35 @@ class ThresholdOverride(Base):
     expires_on: Mapped[date] = mapped_column(Date)  # the last day it applies
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class PlanningSuggestion(Base):
+    """A transfer or purchase a planning run proposes, with the rule and the values that triggered
+    it; open until a user accepts it (it then names the document made from it) or dismisses it, or
+    a later run no longer proposes it (superseded)."""
+
+    __tablename__ = "planning_suggestion"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("kind IN ('transfer', 'purchase')", name="kind"),
+        CheckConstraint("state IN ('open', 'accepted', 'dismissed', 'superseded')", name="state"),
+        Index("ix_planning_suggestion_state", "state", "rule"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(60))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    from_site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))  # None: a purchase
+    to_site_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    trigger: Mapped[str] = mapped_column(Text)  # JSON: the values the rule's conditions read
+    cover_before: Mapped[float | None] = mapped_column(Float)  # target's days of cover
+    cover_after: Mapped[float | None] = mapped_column(Float)
+    exception: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(12))
+    run_on: Mapped[date] = mapped_column(Date)  # the run that last proposed it
+    created_at: Mapped[datetime]
+    document: Mapped[str | None] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(200))

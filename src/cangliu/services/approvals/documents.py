@@ -122,11 +122,11 @@ def fields_of(uow: UnitOfWork, document_type: str, number: str) -> dict[str, Any
     amount = sum((ln.qty * costs.get(ln.sku_id, Decimal(0)) for ln in tlines), Decimal(0))
     category = s.scalar(select(Category.code).join(Sku, Sku.category_id == Category.id)
                         .where(Sku.id == tlines[0].sku_id)) if tlines else None
-    # Until the planning rules exist every transfer is entered by hand and none is an exception.
     return {"amount": float(amount), "lines": len(tlines), "source_site": src.code,
             "dest_site": dst.code, "source_region": src.region, "dest_region": dst.region,
             "cross_region": src.region != dst.region, "source_kind": src.site_kind or "",
-            "dest_kind": dst.site_kind or "", "generated_by_rule": "", "exception": False,
+            "dest_kind": dst.site_kind or "", "generated_by_rule": row.generated_by_rule,
+            "exception": row.exception,
             "category": category or ""}
 
 

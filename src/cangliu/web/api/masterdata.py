@@ -39,6 +39,8 @@ class SkuIn(Strict):
     shelf_life_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     weight_kg: Measure | None = None
     volume_l: Measure | None = None
+    # Units per pack: planned transfers move whole packs.
+    pack_size: Annotated[Decimal, Field(gt=0, le=10**6, decimal_places=6)] = Decimal(1)
     fragile: bool = False
     high_value: bool = False
     bonded: bool = False

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from cangliu.core.permissions import Actor
-from cangliu.services import thresholds
+from cangliu.services import planning, thresholds
 from cangliu.web.api.schemas import Strict, jsonable
 from cangliu.web.deps import DbDep, in_scope, permit
 
@@ -30,8 +30,10 @@ class OverrideIn(Strict):
 def list_thresholds(db: DbDep, actor: Viewer, sku: str | None = None, site: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
                     offset: Annotated[int, Query(ge=0)] = 0) -> Any:
-    """Safety stock, reorder point and max in force per SKU × site, with the inputs and the
-    explanation of the newest computation and the override in force, if any."""
+    """Safety stock, reorder point and max in force per SKU × site, with the inputs (lead time
+    with its route and source, ABC / XYZ class, demand pattern, model, lifecycle stage), the
+    forecast's backtest accuracy (MASE, bias; null for a series too short, said in the note),
+    the explanation of the newest computation and the override in force, if any."""
     with db.read() as session:
         items = thresholds.list_current(session, datetime.now(UTC).date(), sku=sku, site=site,
                                         scope=actor.sites("planning.view"), limit=limit,
@@ -61,6 +63,7 @@ def override(sku: str, site: str, body: OverrideIn, request: Request, db: DbDep,
 
 @router.post("/planning/run")
 def run_planning(db: DbDep, actor: Editor) -> Any:
-    """Rebuild the demand history and recompute today's thresholds now (the scheduler does it
-    daily); running it twice on one day gives the same rows."""
-    return jsonable(thresholds.refresh(db.uow(), today=datetime.now(UTC).date()))
+    """The daily planning step now (the scheduler runs it daily): rebuild the demand history,
+    recompute today's thresholds, run the transfer rules into suggestions. Running it twice on
+    one day gives the same rows."""
+    return jsonable(planning.refresh(db.uow, today=datetime.now(UTC).date()))

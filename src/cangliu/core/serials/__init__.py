@@ -1,0 +1,1 @@
+"""Serial and lot numbers: generation templates, check digits and scanning validation."""
