@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, create_model
+from pydantic import BeforeValidator, Field, create_model
 
 from cangliu.core.errors import NotFound
 from cangliu.core.locations import Channel, SiteKind
@@ -39,8 +39,9 @@ class SkuIn(Strict):
     shelf_life_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     weight_kg: Measure | None = None
     volume_l: Measure | None = None
-    # Units per pack: planned transfers move whole packs.
-    pack_size: Annotated[Decimal, Field(gt=0, le=10**6, decimal_places=6)] = Decimal(1)
+    # Units per pack: planned transfers move whole packs; empty means one.
+    pack_size: Annotated[Decimal, BeforeValidator(lambda v: 1 if v in (None, "") else v),
+                         Field(gt=0, le=10**6, decimal_places=6)] = Decimal(1)
     fragile: bool = False
     high_value: bool = False
     bonded: bool = False
