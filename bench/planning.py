@@ -113,7 +113,8 @@ def loop(rows: list[dict[str, Any]]) -> tuple[dict[str, float], dict[str, float]
             "regional_balancing": (a > top, min(a - top, surplus)),
             "promotion_prestock": (kind == "regional" and r["sku"] in uplift,
                                    min(a * uplift.get(r["sku"], 0.0) / 100, surplus)),
-            "slow_mover_clearance": (r["days_since_last_sale"] >= 60, surplus)}
+            "slow_mover_clearance": (kind in ("store", "online")
+                                     and r["days_since_last_sale"] >= 60, surplus)}
         for rule, (hit, qty) in targets.items():
             if hit and qty > 0:
                 need[rule] = need.get(rule, 0.0) + qty

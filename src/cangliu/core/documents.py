@@ -49,6 +49,7 @@ SERIES = {
     "sales_return": Series("RT"),
     "receipt": Series("RC"),
     "payment": Series("PM"),
+    "serial_batch": Series("SB"),
 }
 
 

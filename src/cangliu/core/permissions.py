@@ -23,6 +23,7 @@ RESOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "scrap": _DOCUMENT,
     "stock": ("view", "create", "export"),
     "planning": ("view", "edit"),  # stock thresholds and their overrides, planning runs
+    "serial": ("view", "create", "edit", "export"),  # serial rules, batches, scans, timelines
     "sku": _MASTER,
     "site": _MASTER,
     "supplier": _MASTER,
@@ -75,18 +76,18 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
     BuiltinRole("admin", "管理员", "Administrator", ALL_PERMISSIONS),
     BuiltinRole("purchaser", "采购员", "Purchaser", _grant({
         "purchase": "view create edit cancel export", "supplier": "view create edit export",
-        "stock": "view", "planning": "view", "report": "view", **_MASTER_VIEW})),
+        "stock": "view", "planning": "view", "report": "view", "serial": "view", **_MASTER_VIEW})),
     BuiltinRole("purchasing_manager", "采购经理", "Purchasing manager", _grant({
         "purchase": "view create edit approve cancel export", "supplier": "view create edit export",
-        "stock": "view export", "planning": "*", "report": "*", **_MASTER_VIEW})),
+        "stock": "view export", "planning": "*", "report": "*", "serial": "view", **_MASTER_VIEW})),
     BuiltinRole("clerk", "仓库员", "Warehouse clerk", _grant({
         "purchase": "view post", "sales": "view post", "transfer": "view create edit post",
         "count": "view create edit post", "scrap": "view create post", "stock": "view create",
-        **_MASTER_VIEW}),
+        "serial": "view create", **_MASTER_VIEW}),
         hidden=frozenset({"cost", "valuation", "margin"}), readonly=frozenset({"price"})),
     BuiltinRole("sales", "销售员", "Salesperson", _grant({
         "sales": "view create edit cancel export", "customer": "view create edit export",
-        "stock": "view", **_MASTER_VIEW}),
+        "stock": "view", "serial": "view", **_MASTER_VIEW}),
         hidden=frozenset({"cost", "valuation", "margin"})),
     BuiltinRole("finance", "财务", "Finance", _grant({
         "finance": "*", "report": "*", "purchase": "view export", "sales": "view export",
@@ -96,7 +97,7 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         "sales": "view create edit post approve cancel", "transfer": "view create edit post approve cancel",
         "count": "view create edit post approve", "scrap": "view create approve",
         "purchase": "view", "stock": "view create", "planning": "view", "customer": "view",
-        "report": "view", **_MASTER_VIEW})),
+        "report": "view", "serial": "view", **_MASTER_VIEW})),
     BuiltinRole("regional_manager", "区域经理", "Regional manager", _grant({
         "purchase": "view approve export", "sales": "view approve export",
         "transfer": "view create edit approve cancel export", "count": "view approve export",
@@ -106,7 +107,7 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
         "purchase": "view approve cancel export", "sales": "view approve cancel export",
         "transfer": "view create edit approve cancel export", "count": "view approve cancel export",
         "scrap": "view approve cancel export", "stock": "*", "planning": "*", "report": "*",
-        "settings": "view",
+        "settings": "view", "serial": "view export",
         "supplier": "view export", "customer": "view export", "sku": "view export",
         "site": "view export"})),
 )

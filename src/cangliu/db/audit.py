@@ -33,6 +33,8 @@ NOT_AUDITED = frozenset({
     "stock_move", "stock_balance", "reservation", "idempotency_record", "sku_cost", "cost_layer",
     "demand_day", "number_counter", "user_session", "security_event", "audit_event", "audit_head",
     "notification",
+    # Serials are written in bulk; their own history is serial_event.
+    "serial", "serial_event", "serial_counter",
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
 BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),

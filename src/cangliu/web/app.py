@@ -29,6 +29,7 @@ from cangliu.web.api import collab as collab_api
 from cangliu.web.api import counts as counts_api
 from cangliu.web.api import finance as finance_api
 from cangliu.web.api import history as history_api
+from cangliu.web.api import labels as labels_api
 from cangliu.web.api import locks as locks_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import planning as planning_api
@@ -37,6 +38,7 @@ from cangliu.web.api import planning_settings as planning_settings_api
 from cangliu.web.api import promotions as promotions_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import sales as sales_api
+from cangliu.web.api import serials as serials_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import suggestions as suggestions_api
 from cangliu.web.api import transfers as transfers_api
@@ -52,6 +54,7 @@ from cangliu.web.pages import calendar_events as calendar_event_pages
 from cangliu.web.pages import collab as collab_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
+from cangliu.web.pages import labels as label_pages
 from cangliu.web.pages import locks as lock_pages
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import planning as planning_pages
@@ -170,6 +173,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(users_api.router)
     app.include_router(approvals_api.router)
     app.include_router(planning_api.router)
+    app.include_router(serials_api.router)
     for module in (suggestions_api, planning_rules_api, planning_settings_api, promotions_api,
                    planning_pages, planning_rule_pages, planning_settings_pages, promotion_pages,
                    calendar_event_pages):
@@ -177,5 +181,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(approval_pages.router)
     app.include_router(approval_policy_pages.router)
     app.include_router(user_pages.router)
+    app.include_router(labels_api.router)
+    app.include_router(label_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -29,7 +29,7 @@ def translations(locale: str) -> NullTranslations:
 
 
 # Parameters that are themselves vocabulary (a state, an action, a kind of record) get translated.
-WORD_PARAMS = {"label", "state", "action", "kind"}
+WORD_PARAMS = {"label", "state", "action", "kind", "target", "status"}
 
 
 def translate(locale: str, message: str, **params: object) -> str:

@@ -114,7 +114,9 @@ class RulePlanner:
         still = self.cooling.filter(pl.col("until") > t + 1)
         self.cooling = pl.concat([still, decided.cast(_COOLING)]).unique(
             ["rule", "sku", "site"], keep="last")
-        self.purchases += plan.purchases.height
+        # As in the planning service, only a replenishment rule's unmet need is a purchase.
+        buying = [r.name for r in self.rules if r.kind == "replenish"]
+        self.purchases += plan.purchases.filter(pl.col("rule").is_in(buying)).height
         return plan
 
     def ship(self, flows: Flows, t: int, transfers: pl.DataFrame, *, warehouse_lead: int,

@@ -27,6 +27,7 @@ from cangliu.db.models.documents import (
     TransferOrder,
 )
 from cangliu.db.models.history import RecordVersion
+from cangliu.db.models.labels import LabelTemplate
 from cangliu.db.models.ledger import (
     IdempotencyRecord,
     Reservation,
@@ -53,6 +54,7 @@ from cangliu.db.models.planning import (
 )
 from cangliu.db.models.planning_rules import TransferRule, TransferRuleVersion
 from cangliu.db.models.promotions import Promotion, PromotionSite, PromotionSku
+from cangliu.db.models.serials import Serial, SerialBatch, SerialCounter, SerialEvent, SerialRule
 from cangliu.db.models.system import Setting
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "EditLock",
     "HeldDocument",
     "IdempotencyRecord",
+    "LabelTemplate",
     "Location",
     "Lot",
     "Notification",
@@ -94,6 +97,11 @@ __all__ = [
     "SalesLine",
     "SalesOrder",
     "SecurityEvent",
+    "Serial",
+    "SerialBatch",
+    "SerialCounter",
+    "SerialEvent",
+    "SerialRule",
     "Setting",
     "Sku",
     "SkuCost",
