@@ -2,7 +2,8 @@
 
 Lot-tracked stock leaves first-expiry-first-out (FEFO): the lot that expires first goes first,
 lots without an expiry date last, ties by first receipt. Within one lot, and for stock without
-lots, the picker visits as few bins as possible, in walking order (bin code order).
+lots, the picker visits as few bins as possible, in walking order (bin code order). Given the
+day (``today``), a plan never takes a lot that has expired (expiry date before that day).
 """
 
 from collections.abc import Iterable, Sequence
@@ -54,9 +55,16 @@ def fefo_order(s: Stock) -> tuple[bool, date, int, str]:
     return s.expires_on is None, s.expires_on or date.max, s.received, s.lot
 
 
-def plan(wanted: Decimal, stock: Iterable[Stock], *, by_lot: bool) -> Plan:
-    """Where to take ``wanted`` from: FEFO across lots when ``by_lot``, fewest bins within."""
-    usable = [s for s in stock if s.qty > 0]
+def expired(s: Stock | Pick, today: date) -> bool:
+    """The lot's expiry date has passed: on its expiry date a lot may still be sold."""
+    return s.expires_on is not None and s.expires_on < today
+
+
+def plan(wanted: Decimal, stock: Iterable[Stock], *, by_lot: bool,
+         today: date | None = None) -> Plan:
+    """Where to take ``wanted`` from: FEFO across lots when ``by_lot``, fewest bins within;
+    with ``today``, lots expired by then are left where they are."""
+    usable = [s for s in stock if s.qty > 0 and (today is None or not expired(s, today))]
     groups: list[list[Stock]] = [usable]
     if by_lot:
         ordered = sorted(usable, key=fefo_order)

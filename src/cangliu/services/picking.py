@@ -5,18 +5,24 @@ walking order otherwise) and reserves exactly those bins and lots, so the reserv
 pick list: other postings cannot take that stock, and shipping consumes it in pick order. A
 picker who finds other goods in hand ships from a bin or lot of their choice instead (an
 override): the line's reservation shrinks by what was taken elsewhere.
+
+Expired lots are not sold: plans leave them out, and neither the pick list nor an override may
+ship one unless the setting ``sell_expired_lots`` is "true" (then only a picker naming the lot
+ships it; plans still leave expired lots out).
 """
 
+from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import and_, select
 
 from cangliu.core import picking
-from cangliu.core.errors import ValidationFailed
+from cangliu.core.errors import InsufficientStock, ValidationFailed
 from cangliu.core.ledger import Free, StockStatus
 from cangliu.core.picking import Pick, Stock
-from cangliu.db.models import Location, Lot, Reservation, SalesLine, Sku, StockBalance
+from cangliu.db.models import Location, Lot, Reservation, SalesLine, Setting, Sku, StockBalance
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork
@@ -24,6 +30,7 @@ from cangliu.services.postings import Meta, check_lot
 from cangliu.services.reservations import consume, hold_at_site, shrink
 
 NEVER_RECEIVED = 2**62  # a lot with no lot record sorts after every registered lot
+SELL_EXPIRED = "sell_expired_lots"  # setting: "true" lets a picker ship an expired lot by name
 _LOT = and_(Lot.sku_id == StockBalance.sku_id, Lot.code == StockBalance.lot)
 
 
@@ -62,7 +69,12 @@ def hold_picked(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, qty: Deci
     reservation rows are flushed by the caller."""
     if stock is None:
         stock = free_stock(uow, sku, site)
-    plan = picking.plan(qty, stock, by_lot=sku.tracking == "lot")
+    today = uow.now().date()
+    plan = picking.plan(qty, stock, by_lot=sku.tracking == "lot", today=today)
+    if not plan.complete and not site.allow_negative and any(
+            picking.expired(s, today) and s.qty > 0 for s in stock):
+        # Only expired lots are left: the reservation would otherwise fall back on them.
+        raise InsufficientStock(sku.code, site.code, qty, qty - plan.short)
     taken = {(p.location, p.lot): p.qty for p in plan.picks}
     stock[:] = [replace(s, qty=s.qty - taken.get((s.location, s.lot), 0)) for s in stock]
     ref, _parts = hold_at_site(uow, meta, sku, site, qty, None,
@@ -106,7 +118,32 @@ def ship_parts(uow: UnitOfWork, ref: str, sku: Sku, site: Location, qty: Decimal
     if bin_code or lot:
         return take_instead(uow, ref=ref, sku=sku, site=site, qty=qty, bin_code=bin_code,
                             lot=lot, field=field)
-    return consume(uow, ref, sku=sku, site=site, qty=qty, parts=held)
+    parts = consume(uow, ref, sku=sku, site=site, qty=qty, parts=held)
+    refuse_expired(uow, sku, (p.lot for p in parts), field=f"{field}.lot", named=False)
+    return parts
+
+
+def sells_expired(uow: UnitOfWork) -> bool:
+    """The setting ``sell_expired_lots``: "true" lets a picker ship an expired lot by name."""
+    row = uow.session.get(Setting, SELL_EXPIRED)
+    return row is not None and row.value.strip().lower() == "true"
+
+
+def refuse_expired(uow: UnitOfWork, sku: Sku, lots: Iterable[str], *, field: str,
+                   named: bool) -> None:
+    """Refuse to ship a lot of ``sku`` that has expired (unless a picker ``named`` it and the
+    setting allows selling expired lots); the reason names the lot and its expiry date."""
+    codes = sorted({lt for lt in lots if lt})
+    if not codes or (named and sells_expired(uow)):
+        return
+    today = uow.now().date()
+    found = uow.session.execute(
+        select(Lot.code, Lot.expiry_date).where(Lot.sku_id == sku.id, Lot.code.in_(codes),
+                                                Lot.expiry_date < today)
+        .order_by(Lot.expiry_date, Lot.code)).first()
+    if found is not None:
+        raise ValidationFailed.single(field, "lot {lot} of {sku} expired on {expiry}",
+                                      lot=found[0], sku=sku.code, expiry=found[1].isoformat())
 
 
 def take_instead(uow: UnitOfWork, *, ref: str, sku: Sku, site: Location, qty: Decimal,
@@ -119,9 +156,12 @@ def take_instead(uow: UnitOfWork, *, ref: str, sku: Sku, site: Location, qty: De
     place = (md.place(uow.session, site.code, bin_code, bin_field=f"{field}.bin")[1]
              if bin_code else None)
     lot_code = check_lot(sku, lot, field=f"{field}.lot", required=False)
+    if lot_code:
+        refuse_expired(uow, sku, [lot_code], field=f"{field}.lot", named=True)
     _release(uow, ref, qty, place.id if place else None, lot_code, field=f"{field}.qty")
     stock = free_stock(uow, sku, site, location=place, lot=lot_code)
-    plan = picking.plan(qty, stock, by_lot=sku.tracking == "lot")
+    today: date | None = None if lot_code else uow.now().date()
+    plan = picking.plan(qty, stock, by_lot=sku.tracking == "lot", today=today)
     parts = [Free(p.location, p.lot, p.qty) for p in plan.picks]
     if plan.complete:
         return parts

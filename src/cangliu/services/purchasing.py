@@ -36,7 +36,7 @@ from cangliu.db.models import (
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import approvals
+from cangliu.services import approvals, serial_binding
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
@@ -63,6 +63,7 @@ class ReceiptIn:
     bin: str | None = None
     lot: str | None = None
     expiry_date: date | None = None
+    serials: list[str] | None = None  # a serial-tracked SKU's units, codes or GS1 content
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
     codes = dict(s.execute(select(Sku.id, Sku.code).where(Sku.id.in_([ln.sku_id for ln in lines])))
                  .tuples().all())
     total = sum((ln.qty * ln.price for ln in lines), Decimal(0))
+    serials = serial_binding.answer_serials(s, "purchase_order", po.number,
+                                            ((ln.line_no, ln.sku_id) for ln in lines),
+                                            {"serials": ("received",)})
     return {
         "number": po.number, "state": po.state, "version": po.version,
         "supplier": s.get_one(Supplier, po.supplier_id).code,
@@ -124,7 +128,9 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
                    "price": str(ln.price), "received_qty": str(ln.received_qty),
                    "returned_qty": str(ln.returned_qty),
-                   "open_qty": str(max(ln.qty - ln.received_qty, Decimal(0)))} for ln in lines],
+                   "open_qty": str(max(ln.qty - ln.received_qty, Decimal(0))),
+                   **serials.get(ln.line_no, {})}
+                  for ln in lines],
     }
 
 
@@ -266,6 +272,7 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         supplier_loc = md.virtual(uow.session, LocationKind.SUPPLIER)
         book, moves, tolerance, value = Book(), [], _tolerance(uow), Decimal(0)
         book.loc(supplier_loc, None)
+        bound: list[tuple[int, serial_binding.Scanned | None, Location, str]] = []
         if not lines:
             raise ValidationFailed.single("lines", "must have at least one line")
         for i, rl in enumerate(lines):
@@ -286,11 +293,19 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             if lot:
                 register_lot(uow, sku, lot, rl.expiry_date, uow.now().date())
             status = StockStatus.QUALITY_HOLD if sku.inspection else StockStatus.AVAILABLE
-            moves.append(Move(sku.id, qty, supplier_loc.id, book.loc(loc, site), to_status=status,
-                              lot=lot or "", unit_cost=_base_cost(line.price, po.rate)))
+            scanned = serial_binding.scan_line(uow, sku, rl.serials, qty, field=f"lines[{i}]",
+                                               site=None, statuses=("generated",), register=True)
+            moves += serial_binding.with_serials(
+                [Move(sku.id, qty, supplier_loc.id, book.loc(loc, site), to_status=status,
+                      lot=lot or "", unit_cost=_base_cost(line.price, po.rate))], scanned)
+            bound.append((line.line_no, scanned, loc, lot or ""))
             line.received_qty += qty
             value += qty * line.price
         posted = post(uow, doc, Operation.RECEIVE, moves, book)
+        for line_no, scanned, loc, lot in bound:
+            serial_binding.move(uow, doc, scanned, "received", line_no=line_no, site=site,
+                                values={"purchase_order": po.number, "location_id": loc.id,
+                                        "lot": lot})
         book_item(uow, kind="payable", partner=uow.session.get_one(Supplier, po.supplier_id).code,
                   document_type="purchase_order", document_number=po.number,
                   posting_ref=posted["ref"], currency=po.currency, rate=po.rate, amount=value,

@@ -8,7 +8,7 @@ Returns come back from the customer onto quality hold, to be restocked or scrapp
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -33,6 +33,7 @@ from cangliu.db.models import (
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import serial_binding
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.held import held, hold, request_of
@@ -57,6 +58,9 @@ class LineQty:
 
     line_no: int
     qty: Decimal | str
+    # A serial-tracked SKU's units, codes or GS1 content (keyword only: subclasses keep their
+    # positional fields).
+    serials: list[str] | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ def answer(uow: UnitOfWork, so: SalesOrder) -> Result:
     codes = dict(s.execute(select(Sku.id, Sku.code).where(Sku.id.in_([ln.sku_id for ln in lines])))
                  .tuples().all())
     total = sum((ln.qty * ln.price for ln in lines), Decimal(0))
+    serials = serial_binding.answer_serials(s, "sales_order", so.number,
+                                            ((ln.line_no, ln.sku_id) for ln in lines),
+                                            {"serials": ("shipped",),
+                                             "returned_serials": ("returned",)})
     return {
         "number": so.number, "state": so.state, "version": so.version,
         "customer": s.get_one(Customer, so.customer_id).code,
@@ -107,7 +115,8 @@ def answer(uow: UnitOfWork, so: SalesOrder) -> Result:
                    "backorder_qty": str(ln.qty - ln.shipped_qty
                                         if so.state in ("confirmed", "partially_shipped")
                                         else Decimal(0)),
-                   "returned_qty": str(ln.returned_qty)} for ln in lines],
+                   "returned_qty": str(ln.returned_qty), **serials.get(ln.line_no, {})}
+                  for ln in lines],
     }
 
 
@@ -242,6 +251,7 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str,
         wanted = _quantities(uow, order_lines, lines, lambda ln: ln.qty - ln.shipped_qty, "open")
         book, moves = Book(), []
         book.loc(customer, None)
+        bound = []
         held = repo.open_reservations_of(uow.session, [ln.reservation or "" for ln, _ in wanted])
         md.load(uow.session, Location, (p.location_id for parts in held.values() for p in parts))
         for i, (line, qty) in enumerate(wanted):
@@ -249,12 +259,22 @@ def ship_sale(uow: UnitOfWork, meta: Meta, *, number: str,
             book.sku(sku)
             given = lines[i] if lines else None
             place = (given.bin, given.lot) if isinstance(given, ShipLine) else (None, None)
+            scanned = serial_binding.scan_line(uow, sku, given.serials if given else None, qty,
+                                               field=f"lines[{i}]", site=site,
+                                               statuses=("in_stock",))
+            parts = []
             for part in ship_parts(uow, line.reservation or "", sku, site, qty, *place,
                                    field=f"lines[{i}]", held=held[line.reservation or ""]):
                 book.loc(uow.session.get_one(Location, part.location), site)
-                moves.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
+                parts.append(Move(sku.id, part.qty, part.location, customer.id, lot=part.lot))
+            moves += serial_binding.with_serials(parts, scanned)
+            bound.append((line.line_no, scanned))
             line.shipped_qty += qty
         posted = post(uow, doc, Operation.ISSUE, moves, book)
+        for line_no, scanned in bound:
+            serial_binding.move(uow, doc, scanned, "shipped", line_no=line_no, site=site,
+                                values={"customer_id": so.customer_id, "sales_order": so.number,
+                                        "site_id": None, "location_id": None})
         book_item(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
                   document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],
                   currency=so.currency, rate=so.rate, amount=sum((ln.price * q for ln, q in wanted),
@@ -317,6 +337,7 @@ def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty
     def take_back_or_hold(so: SalesOrder, doc: Meta) -> None:
         pairs = _returnable(uow, so, lines)
         site = uow.session.get_one(Location, so.site_id)
+        scanned = _scan_returns(uow, so, pairs, lines)
         fields = {"amount": float(sum((ln.price * q for ln, q in pairs), Decimal(0)) * so.rate),
                   "lines": len(pairs), "site": site.code, "region": site.region,
                   "customer": uow.session.get_one(Customer, so.customer_id).code,
@@ -325,7 +346,7 @@ def return_sale(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[LineQty
                    "reason": meta.reason}
         returned = next_number(uow, "sales_return", uow.now().date())
         if hold(uow, meta, "sales_return", returned, site, request, fields, parent=so.number) is None:
-            _take_back(uow, so, doc, pairs)
+            _take_back(uow, so, doc, pairs, scanned)
 
     return act(uow, meta, KIND, number, "return", {"lines": [vars(x) for x in lines]},
                take_back_or_hold)
@@ -336,10 +357,11 @@ def post_approved_return(uow: UnitOfWork, row: HeldDocument, submitter: Actor) -
     request = request_of(row)
     so = load(uow, KIND, request["sales_order"])
     SALES_ORDER.next(so.number, so.state, "return")
-    pairs = _returnable(uow, so, [LineQty(**x) for x in request["lines"]])
+    given = [LineQty(**x) for x in request["lines"]]
+    pairs = _returnable(uow, so, given)
     doc = Meta(submitter, reason=request["reason"], document_type=KIND.doc_type,
                document_number=so.number)
-    _take_back(uow, so, doc, pairs)
+    _take_back(uow, so, doc, pairs, _scan_returns(uow, so, pairs, given))
     so.version += 1
 
 
@@ -364,20 +386,38 @@ def _returnable(uow: UnitOfWork, so: SalesOrder, lines: Sequence[LineQty]
                        "returnable")
 
 
+def _scan_returns(uow: UnitOfWork, so: SalesOrder, pairs: list[tuple[SalesLine, Decimal]],
+                  given: Sequence[LineQty]) -> list[serial_binding.Scanned | None]:
+    """The serials coming back per returned line: sold, and sold on this order."""
+    found = []
+    for i, (line, qty) in enumerate(pairs):
+        scanned = serial_binding.scan_line(uow, uow.session.get_one(Sku, line.sku_id),
+                                           given[i].serials, qty, field=f"lines[{i}]",
+                                           site=None, statuses=("sold",))
+        serial_binding.check_sold_on(uow.session, scanned, so.number)
+        found.append(scanned)
+    return found
+
+
 def _take_back(uow: UnitOfWork, so: SalesOrder, doc: Meta,
-               pairs: list[tuple[SalesLine, Decimal]]) -> None:
+               pairs: list[tuple[SalesLine, Decimal]],
+               scanned: Sequence[serial_binding.Scanned | None] = ()) -> None:
     site = uow.session.get_one(Location, so.site_id)
     customer = md.virtual(uow.session, LocationKind.CUSTOMER)
     book, moves = Book(), []
     book.loc(customer, None)
     book.loc(site, site)
-    for line, qty in pairs:
+    for k, (line, qty) in enumerate(pairs):
         book.sku(uow.session.get_one(Sku, line.sku_id))
-        moves.append(Move(line.sku_id, qty, customer.id, site.id,
-                          to_status=StockStatus.QUALITY_HOLD,
-                          unit_cost=_shipped_cost(uow, so.number, line.sku_id)))
+        moves += serial_binding.with_serials(
+            [Move(line.sku_id, qty, customer.id, site.id, to_status=StockStatus.QUALITY_HOLD,
+                  unit_cost=_shipped_cost(uow, so.number, line.sku_id))],
+            scanned[k] if k < len(scanned) else None)
         line.returned_qty += qty
     posted = post(uow, doc, Operation.RECEIVE, moves, book)
+    for (line, _qty), units in zip(pairs, scanned, strict=False):
+        serial_binding.move(uow, doc, units, "returned", line_no=line.line_no, site=site,
+                            values={"location_id": site.id})
     # A credit note: the returned goods no longer owe their price.
     book_credit(uow, kind="receivable", partner=uow.session.get_one(Customer, so.customer_id).code,
                 document_type="sales_order", document_number=so.number, posting_ref=posted["ref"],

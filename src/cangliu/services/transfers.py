@@ -22,7 +22,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import Location, Sku, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import approvals
+from cangliu.services import approvals, serial_binding
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -44,9 +44,20 @@ class ReceiptLineIn:
     received: Decimal | str = "0"
     damaged: Decimal | str = "0"
     shortage: Decimal | str = "0"
+    serials: list[str] | None = None  # scanned units arrived (received + damaged)
+
+
+@dataclass(frozen=True)
+class ShipSerialsIn:
+    """The serials of one line's units put on the road."""
+
+    line_no: int
+    serials: list[str]
 
 
 OPEN_ON_ROAD = ("shipped", "partially_received")
+# A transfer receipt may scan units in any live state: those not shipped are reported as extra.
+SCANNABLE = ("generated", "in_stock", "reserved", "in_transit", "sold", "returned", "in_repair")
 
 
 def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
@@ -58,6 +69,10 @@ def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
     shipped = sum((ln.shipped_qty for ln in lines), Decimal(0))
     received = sum((ln.received_qty for ln in lines), Decimal(0))
     today = uow.now().date()
+    serials = serial_binding.answer_serials(s, "transfer", order.number,
+                                            ((ln.line_no, ln.sku_id) for ln in lines),
+                                            {"serials": ("transfer_out",),
+                                             "received_serials": ("transfer_in",)})
     return {
         "number": order.number, "state": order.state, "version": order.version,
         "source": s.get_one(Location, order.source_site_id).code,
@@ -75,7 +90,8 @@ def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
         "allowed_actions": TRANSFER.allowed(order.state),
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "lot": ln.lot, "qty": str(ln.qty),
                    "shipped_qty": str(ln.shipped_qty), "received_qty": str(ln.received_qty),
-                   "damaged_qty": str(ln.damaged_qty), "shortage_qty": str(ln.shortage_qty)}
+                   "damaged_qty": str(ln.damaged_qty), "shortage_qty": str(ln.shortage_qty),
+                   **serials.get(ln.line_no, {})}
                   for ln in lines],
     }
 
@@ -225,34 +241,64 @@ def _lines(uow: UnitOfWork, order: TransferOrder) -> list[TransferLine]:
     return lines
 
 
+def _ship_serials(lines: list[ShipSerialsIn] | None, by_no: set[int]
+                  ) -> dict[int, tuple[int, list[str]]]:
+    """The serials given per line number, with the index of their entry (for error fields)."""
+    given: dict[int, tuple[int, list[str]]] = {}
+    for i, x in enumerate(lines or []):
+        if x.line_no not in by_no:
+            raise ValidationFailed.single(f"lines[{i}].line_no", "no line {n} on this transfer",
+                                          n=x.line_no)
+        given[x.line_no] = (i, list(x.serials))
+    return given
+
+
 @retrying
-def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
-    """Take every line from the source site's free stock and put it on the road."""
+def ship_transfer(uow: UnitOfWork, meta: Meta, *, number: str,
+                  lines: list[ShipSerialsIn] | None = None) -> Result:
+    """Take every line from the source site's free stock and put it on the road; ``lines``
+    may carry the serials of serial-tracked lines (in stock at the source)."""
     def ship(order: TransferOrder, doc: Meta) -> None:
         src = uow.session.get_one(Location, order.source_site_id)
         route = _route(uow, order)
         book, moves = Book(), []
         book.loc(route, None)
-        lines = _lines(uow, order)
-        stock = SiteStock(uow, (ln.sku_id for ln in lines), location=src, site=src)
+        order_lines = _lines(uow, order)
+        given = _ship_serials(lines, {ln.line_no for ln in order_lines})
+        stock = SiteStock(uow, (ln.sku_id for ln in order_lines), location=src, site=src)
         md.load(uow.session, Location, (f.location for free in stock.free.values() for f in free))
-        for line in lines:
+        bound = []
+        for k, line in enumerate(order_lines):
             sku = book.skus.get(line.sku_id) or uow.session.get_one(Sku, line.sku_id)
             book.sku(sku)
-            for part in stock.take(sku, line.qty, line.lot or None):
-                book.loc(uow.session.get_one(Location, part.location), src)
-                moves.append(Move(sku.id, part.qty, part.location, route.id, lot=part.lot))
+            i, codes = given.get(line.line_no, (k, None))
+            scanned = serial_binding.scan_line(uow, sku, codes, line.qty, field=f"lines[{i}]",
+                                               site=src, statuses=("in_stock",))
+            parts = [Move(sku.id, part.qty, part.location, route.id, lot=part.lot)
+                     for part in stock.take(sku, line.qty, line.lot or None)]
+            for part in parts:
+                book.loc(uow.session.get_one(Location, part.from_location), src)
+            moves.extend(serial_binding.with_serials(parts, scanned))
+            bound.append((line.line_no, scanned))
             line.shipped_qty = line.qty
         post(uow, doc, Operation.TRANSFER_SHIP, moves, book)
+        for line_no, scanned in bound:
+            serial_binding.move(uow, doc, scanned, "transfer_out", line_no=line_no, site=src,
+                                values={"location_id": None})
         order.shipped_at = uow.now()
 
-    return act(uow, meta, KIND, number, "ship", {}, ship)
+    request = {"lines": [vars(x) for x in lines]} if lines else {}
+    return act(uow, meta, KIND, number, "ship", request, ship)
 
 
 @retrying
 def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[ReceiptLineIn]
                      ) -> Result:
-    """Book what arrived; damaged units land as damaged, declared shortages go to adjustment."""
+    """Book what arrived; damaged units land as damaged, declared shortages go to adjustment.
+    Scanned serials are checked against the shipped list: the answer's ``serials_missing`` and
+    ``serials_extra`` name what was shipped but not scanned, and scanned but not shipped."""
+    report: dict[str, list[dict[str, object]]] = {"serials_missing": [], "serials_extra": []}
+
     def receive(order: TransferOrder, doc: Meta) -> str:
         by_no = {ln.line_no: ln for ln in _lines(uow, order)}
         route, dst = _route(uow, order), uow.session.get_one(Location, order.dest_site_id)
@@ -261,6 +307,7 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         for loc, site in ((route, None), (dst, dst), (adjustment, None)):
             book.loc(loc, site)
         on_the_road = SiteStock(uow, (ln.sku_id for ln in by_no.values()), location=route)
+        arrivals = []
         for i, rl in enumerate(lines):
             line = by_no.get(rl.line_no)
             if line is None:
@@ -282,10 +329,21 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
                     for part in on_the_road.take(sku, qty, line.lot or None):
                         moves.append(Move(sku.id, part.qty, route.id, to, to_status=status,
                                           lot=part.lot))
+            scanned = serial_binding.scan_line(
+                uow, sku, rl.serials, amounts["received"] + amounts["damaged"],
+                field=f"lines[{i}]", site=None, statuses=SCANNABLE)
             line.received_qty += amounts["received"]
             line.damaged_qty += amounts["damaged"]
             line.shortage_qty += amounts["shortage"]
+            arrivals.append((line, scanned))
         post(uow, doc, Operation.TRANSFER_RECEIVE, moves, book)
+        for line, scanned in arrivals:
+            settled = line.received_qty + line.damaged_qty + line.shortage_qty == line.shipped_qty
+            missing, extra = serial_binding.arrive(uow, doc, scanned, sku_id=line.sku_id,
+                                                   line_no=line.line_no, dest=dst, settled=settled)
+            for key, codes in (("serials_missing", missing), ("serials_extra", extra)):
+                if codes:
+                    report[key].append({"line_no": line.line_no, "serials": codes})
         done = all(ln.received_qty + ln.damaged_qty + ln.shortage_qty == ln.shipped_qty
                    for ln in by_no.values())
         if done:
@@ -293,7 +351,8 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         return TRANSFER.next(number, order.state, "receive_all" if done else "receive_part")
 
     request = {"lines": [vars(x) for x in lines], "reason": meta.reason}
-    return act(uow, meta, KIND, number, "receive_part", request, receive)
+    reporting = replace(KIND, answer=lambda u, o: {**answer(u, o), **report})
+    return act(uow, meta, reporting, number, "receive_part", request, receive)
 
 
 def _amounts(rl: ReceiptLineIn, i: int, sku: Sku) -> dict[str, Decimal]:
@@ -327,6 +386,7 @@ def cancel_transfer(uow: UnitOfWork, meta: Meta, *, number: str) -> Result:
                                      lot=r.lot)) for r in shipped]
         post(uow, replace(doc, occurred_at=None), Operation.CANCEL, moves, book,
              reversal_of=[r.id for r in shipped])
+        serial_binding.back_home(uow, doc, uow.session.get_one(Location, order.source_site_id))
         for line in _lines(uow, order):
             line.shipped_qty = Decimal(0)
 

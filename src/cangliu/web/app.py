@@ -31,6 +31,7 @@ from cangliu.web.api import finance as finance_api
 from cangliu.web.api import history as history_api
 from cangliu.web.api import labels as labels_api
 from cangliu.web.api import locks as locks_api
+from cangliu.web.api import lots as lots_api
 from cangliu.web.api import masterdata as masterdata_api
 from cangliu.web.api import planning as planning_api
 from cangliu.web.api import planning_rules as planning_rules_api
@@ -56,6 +57,7 @@ from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
 from cangliu.web.pages import labels as label_pages
 from cangliu.web.pages import locks as lock_pages
+from cangliu.web.pages import lots as lot_pages
 from cangliu.web.pages import masterdata as masterdata_pages
 from cangliu.web.pages import planning as planning_pages
 from cangliu.web.pages import planning_rules as planning_rule_pages
@@ -63,6 +65,7 @@ from cangliu.web.pages import planning_settings as planning_settings_pages
 from cangliu.web.pages import promotions as promotion_pages
 from cangliu.web.pages import returns as return_pages
 from cangliu.web.pages import scrap as scrap_pages
+from cangliu.web.pages import serials as serial_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
 from cangliu.web.pages import transfers as transfer_pages
@@ -183,5 +186,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(user_pages.router)
     app.include_router(labels_api.router)
     app.include_router(label_pages.router)
+    app.include_router(serial_pages.router)
+    app.include_router(lots_api.router)
+    app.include_router(lot_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

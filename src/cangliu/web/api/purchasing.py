@@ -25,6 +25,10 @@ CanEditSupplier = Annotated[Actor, permit("supplier.edit")]
 CanPostPurchase = Annotated[Actor, permit("purchase.post")]
 CanViewPurchase = Annotated[Actor, permit("purchase.view")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+# The serials of a serial-tracked line's units: codes or scanned GS1 content, one per unit.
+Serials = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
+                    Field(max_length=10_000,
+                          description="one serial (code or GS1 content) per unit")] | None
 State = Literal["draft", "submitted", "approved", "partially_received", "received", "closed",
                 "cancelled"]
 
@@ -70,6 +74,7 @@ class ReceiptLine(Strict):
     bin: Code | None = None
     lot: str | None = None
     expiry_date: date | None = None
+    serials: Serials = None
 
 
 class ReceiptBody(Strict):
@@ -163,7 +168,8 @@ def return_goods(number: str, body: ReturnBody, db: DbDep, actor: CanPostPurchas
 @router.post("/purchase-orders/{number}/receive")
 def receive(number: str, body: ReceiptBody, db: DbDep, actor: CanPostPurchase,
             key: IdempotencyKey = None) -> Any:
-    lines = [ReceiptIn(x.line_no, x.qty, x.bin, x.lot, x.expiry_date) for x in body.lines]
+    lines = [ReceiptIn(x.line_no, x.qty, x.bin, x.lot, x.expiry_date, x.serials)
+             for x in body.lines]
     return purchasing.receive_purchase(db.uow(), Meta(actor, reason=body.reason, idempotency_key=key),
                                        number=number, lines=lines)
 

@@ -13,7 +13,7 @@ from cangliu.db import queries
 from cangliu.services import sales
 from cangliu.services.postings import Meta
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
-from cangliu.web.api.purchasing import ActionIn, Currency
+from cangliu.web.api.purchasing import ActionIn, Currency, Serials
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
@@ -65,6 +65,7 @@ class SaleEdit(Strict):
 class LineQtyIn(Strict):
     line_no: Annotated[int, Field(ge=1)]
     qty: Quantity
+    serials: Serials = None
 
 
 class ShipLineIn(LineQtyIn):
@@ -144,7 +145,7 @@ def pick_list(number: str, db: DbDep, actor: CanViewSales) -> Any:
 def ship(number: str, body: ShipIn, db: DbDep, actor: CanPostSales,
          key: IdempotencyKey = None) -> Any:
     """Ship from the pick list; a line naming a bin and/or lot ships from there instead."""
-    lines = ([ShipLine(x.line_no, x.qty, x.bin, x.lot) for x in body.lines]
+    lines = ([ShipLine(x.line_no, x.qty, x.bin, x.lot, serials=x.serials) for x in body.lines]
              if body.lines is not None else None)
     return sales.ship_sale(db.uow(), _meta(actor, body.reason, key), number=number, lines=lines)
 
@@ -152,7 +153,7 @@ def ship(number: str, body: ShipIn, db: DbDep, actor: CanPostSales,
 @router.post("/sales-orders/{number}/return")
 def take_back(number: str, body: ReturnIn, db: DbDep, actor: CanPostSales,
               key: IdempotencyKey = None) -> Any:
-    lines = [LineQty(x.line_no, x.qty) for x in body.lines]
+    lines = [LineQty(x.line_no, x.qty, serials=x.serials) for x in body.lines]
     return sales.return_sale(db.uow(), _meta(actor, body.reason, key), number=number, lines=lines)
 
 

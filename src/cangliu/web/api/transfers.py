@@ -11,7 +11,13 @@ from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import transfers
 from cangliu.services.postings import Meta
-from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
+from cangliu.services.transfers import (
+    DestinationIn,
+    ReceiptLineIn,
+    ShipSerialsIn,
+    TransferLineIn,
+)
+from cangliu.web.api.purchasing import Serials
 from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
@@ -69,6 +75,17 @@ class ReceiptLine(Strict):
     received: Quantity = "0"
     damaged: Quantity = "0"
     shortage: Quantity = "0"
+    serials: Serials = None
+
+
+class ShipSerialsLine(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    serials: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
+                       Field(max_length=10_000)]
+
+
+class ShipBody(ActionIn):
+    lines: Annotated[list[ShipSerialsLine], Field(max_length=5000)] | None = None
 
 
 class ReceiptIn(Strict):
@@ -140,15 +157,18 @@ def submit(number: str, body: ActionIn, db: DbDep, actor: Editor,
 
 
 @router.post("/{number}/ship")
-def ship(number: str, body: ActionIn, db: DbDep, actor: Poster,
+def ship(number: str, body: ShipBody, db: DbDep, actor: Poster,
          key: IdempotencyKey = None) -> Any:
-    return jsonable(transfers.ship_transfer(db.uow(), _meta(actor, body.reason, key), number=number))
+    lines = [ShipSerialsIn(x.line_no, x.serials) for x in body.lines] if body.lines else None
+    return jsonable(transfers.ship_transfer(db.uow(), _meta(actor, body.reason, key),
+                                            number=number, lines=lines))
 
 
 @router.post("/{number}/receive")
 def receive(number: str, body: ReceiptIn, db: DbDep, actor: Poster,
             key: IdempotencyKey = None) -> Any:
-    lines = [ReceiptLineIn(x.line_no, x.received, x.damaged, x.shortage) for x in body.lines]
+    lines = [ReceiptLineIn(x.line_no, x.received, x.damaged, x.shortage, x.serials)
+             for x in body.lines]
     return jsonable(transfers.receive_transfer(db.uow(), _meta(actor, body.reason, key),
                                                number=number, lines=lines))
 

@@ -1,5 +1,6 @@
 """调拨单 / Transfer order pages: list, new (lines typed or scanned), detail with actions, print, PDF."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
@@ -24,8 +25,9 @@ router = APIRouter(include_in_schema=False)
 CanActTransfer = Annotated[Actor, page_permit("transfer.{action}", actions=DOC_ACTIONS)]
 CanCreateTransfer = Annotated[Actor, page_permit("transfer.create")]
 CanViewTransfer = Annotated[Actor, page_permit("transfer.view")]
-ACTIONS = {"submit": transfers.submit_transfer, "ship": transfers.ship_transfer,
-           "cancel": transfers.cancel_transfer, "close": transfers.close_transfer}
+ACTIONS: dict[str, Callable[..., Any]] = {
+    "submit": transfers.submit_transfer, "ship": transfers.ship_transfer,
+    "cancel": transfers.cancel_transfer, "close": transfers.close_transfer}
 
 
 def parse_lines(text: str) -> list[TransferLineIn]:
@@ -205,7 +207,8 @@ def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
             values = [str(form.get(f"{kind}_{n}") or "").strip() or "0"
                       for kind in ("received", "damaged", "shortage")]
             if any(v != "0" for v in values) and n.isdigit():
-                lines.append(ReceiptLineIn(int(n), *values))
+                received, damaged, shortage = values
+                lines.append(ReceiptLineIn(int(n), received, damaged, shortage))
     if not lines:
         raise ValidationFailed.single("lines", "give a received, damaged or shortage quantity")
     return lines
