@@ -27,6 +27,7 @@ from cangliu.services import (
     demo,
     demo_approvals,
     demo_planning,
+    demo_serials,
     demo_users,
     planning,
     planning_rules,
@@ -111,6 +112,9 @@ def load_demo() -> None:
         console.print(f"Approvals / 审批: {journey['routine']} approved at once / 自动通过, "
                       f"{journey['walked']} signed at three levels / 三级审批, "
                       f"{journey['escalated']} escalated after a timeout / 超时升级")
+        traced = demo_serials.load(db, actor, datetime.now(UTC))
+        console.print(f"Serials / 序列号: {traced['batches']} batches; follow "
+                      f"{traced['journey']} at /serials/{traced['journey']}")
         planned = demo_planning.load(db, actor, datetime.now(UTC))
         console.print("Suggestions / 调拨建议: " + ", ".join(
             f"{rule} {n}" for rule, n in planned["by_rule"].items()))

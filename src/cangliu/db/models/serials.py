@@ -95,6 +95,8 @@ class SerialEvent(Base):
     """One thing that happened to a serial: when, who, on which device, by which document."""
 
     __tablename__ = "serial_event"
+    # A document's serials are read by its type and number.
+    __table_args__ = (Index("ix_serial_event_document", "document_type", "document_number"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     serial_id: Mapped[int] = mapped_column(ForeignKey("serial.id"), index=True)
     at: Mapped[datetime]
