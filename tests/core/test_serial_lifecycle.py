@@ -58,5 +58,6 @@ def test_every_transition_leads_to_a_known_state(state, target):
 def test_every_event_names_a_state_or_keeps_the_current_one():
     assert set(lifecycle.EVENT_STATES) == set(lifecycle.EVENTS)
     assert lifecycle.target_of("received", None) == "in_stock"
-    assert lifecycle.target_of("installed", None) is None
+    assert lifecycle.target_of("installed", None) == "installed"
+    assert lifecycle.target_of("part_installed", None) is None
     assert lifecycle.target_of("status_changed", "in_repair") == "in_repair"

@@ -50,6 +50,9 @@ SERIES = {
     "receipt": Series("RC"),
     "payment": Series("PM"),
     "serial_batch": Series("SB"),
+    "work_order": Series("WO"),
+    "repair_ticket": Series("RP"),
+    "recall": Series("RL"),
 }
 
 

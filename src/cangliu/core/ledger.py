@@ -35,6 +35,8 @@ class Operation(StrEnum):
     CANCEL = "cancel"
     SCRAP = "scrap"
     SUPPLIER_RETURN = "supplier_return"  # goods given back to the supplier: not a sale, no COGS
+    CONSUME = "consume"  # components into production or into a unit (assembly, repair)
+    PRODUCE = "produce"  # finished goods out of production, or a component taken out of a unit
 
 
 class ScrapReason(StrEnum):

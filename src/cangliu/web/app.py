@@ -38,12 +38,16 @@ from cangliu.web.api import planning_rules as planning_rules_api
 from cangliu.web.api import planning_settings as planning_settings_api
 from cangliu.web.api import promotions as promotions_api
 from cangliu.web.api import purchasing as purchasing_api
+from cangliu.web.api import recalls as recalls_api
+from cangliu.web.api import repairs as repairs_api
 from cangliu.web.api import sales as sales_api
+from cangliu.web.api import serial_analytics as serial_analytics_api
 from cangliu.web.api import serials as serials_api
 from cangliu.web.api import stock as stock_api
 from cangliu.web.api import suggestions as suggestions_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.api import users as users_api
+from cangliu.web.api import work_orders as work_orders_api
 from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
 from cangliu.web.i18n import translate
@@ -63,13 +67,17 @@ from cangliu.web.pages import planning as planning_pages
 from cangliu.web.pages import planning_rules as planning_rule_pages
 from cangliu.web.pages import planning_settings as planning_settings_pages
 from cangliu.web.pages import promotions as promotion_pages
+from cangliu.web.pages import recalls as recall_pages
+from cangliu.web.pages import repairs as repair_pages
 from cangliu.web.pages import returns as return_pages
 from cangliu.web.pages import scrap as scrap_pages
+from cangliu.web.pages import serial_analytics as serial_analytics_pages
 from cangliu.web.pages import serials as serial_pages
 from cangliu.web.pages import session as session_pages
 from cangliu.web.pages import stock as stock_pages
 from cangliu.web.pages import transfers as transfer_pages
 from cangliu.web.pages import users as user_pages
+from cangliu.web.pages import work_orders as work_order_pages
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
 
@@ -176,6 +184,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(users_api.router)
     app.include_router(approvals_api.router)
     app.include_router(planning_api.router)
+    # Serial after-sales: production, repairs, recalls, analytics (before the serial pages'
+    # /serials/{code} route catches /serials/analytics).
+    for module in (work_orders_api, work_order_pages, repairs_api, repair_pages, recalls_api,
+                   recall_pages, serial_analytics_api, serial_analytics_pages):
+        app.include_router(module.router)
     app.include_router(serials_api.router)
     for module in (suggestions_api, planning_rules_api, planning_settings_api, promotions_api,
                    planning_pages, planning_rule_pages, planning_settings_pages, promotion_pages,

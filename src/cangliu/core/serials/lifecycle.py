@@ -6,20 +6,23 @@ from typing import Final
 from cangliu.core.errors import Conflict
 
 STATES: Final = ("generated", "in_stock", "reserved", "in_transit", "sold", "returned",
-                 "in_repair", "scrapped", "retired")
+                 "in_repair", "installed", "scrapped", "retired")
 EVENTS: Final = ("generated", "received", "reserved", "shipped", "transfer_out", "transfer_in",
                  "sold", "returned", "repair_opened", "repair_closed", "scrapped", "retired",
-                 "installed", "removed", "status_changed")
+                 "installed", "removed", "part_installed", "part_removed", "status_changed")
 # Forward along the life of a unit, plus the back edges a cancelled reservation, a transfer
-# received back, a return put back on the shelf or a repair finished make.
+# received back, a return put back on the shelf or a repair finished make. An installed unit is
+# a component inside another one (its parent): it goes where the parent goes until removed.
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "generated": frozenset({"in_stock", "scrapped", "retired"}),
-    "in_stock": frozenset({"reserved", "in_transit", "sold", "in_repair", "scrapped", "retired"}),
+    "generated": frozenset({"in_stock", "installed", "scrapped", "retired"}),
+    "in_stock": frozenset({"reserved", "in_transit", "sold", "in_repair", "installed", "scrapped",
+                           "retired"}),
     "reserved": frozenset({"in_stock", "in_transit", "sold"}),
     "in_transit": frozenset({"in_stock", "sold"}),
     "sold": frozenset({"returned", "in_repair"}),
-    "returned": frozenset({"in_stock", "in_repair", "scrapped", "retired"}),
+    "returned": frozenset({"in_stock", "in_repair", "installed", "scrapped", "retired"}),
     "in_repair": frozenset({"in_stock", "returned", "sold", "scrapped", "retired"}),
+    "installed": frozenset({"in_stock", "returned", "scrapped", "retired"}),
     "scrapped": frozenset(),
     "retired": frozenset(),
 }
@@ -28,8 +31,8 @@ EVENT_STATES: Final[dict[str, str | None]] = {
     "generated": "generated", "received": "in_stock", "reserved": "reserved",
     "shipped": "sold", "transfer_out": "in_transit", "transfer_in": "in_stock", "sold": "sold",
     "returned": "returned", "repair_opened": "in_repair", "repair_closed": "in_stock",
-    "scrapped": "scrapped", "retired": "retired", "installed": None, "removed": None,
-    "status_changed": None,
+    "scrapped": "scrapped", "retired": "retired", "installed": "installed", "removed": "in_stock",
+    "part_installed": None, "part_removed": None, "status_changed": None,
 }
 
 

@@ -54,7 +54,20 @@ from cangliu.db.models.planning import (
 )
 from cangliu.db.models.planning_rules import TransferRule, TransferRuleVersion
 from cangliu.db.models.promotions import Promotion, PromotionSite, PromotionSku
-from cangliu.db.models.serials import Serial, SerialBatch, SerialCounter, SerialEvent, SerialRule
+from cangliu.db.models.serials import (
+    AssemblyLink,
+    Recall,
+    RecallUnit,
+    RepairAction,
+    RepairTicket,
+    Serial,
+    SerialBatch,
+    SerialCounter,
+    SerialEvent,
+    SerialRule,
+    WorkOrder,
+    WorkOrderComponent,
+)
 from cangliu.db.models.system import Setting
 
 __all__ = [
@@ -65,6 +78,7 @@ __all__ = [
     "ApprovalLinkUse",
     "ApprovalPolicy",
     "ApprovalTask",
+    "AssemblyLink",
     "AuditEvent",
     "AuditHead",
     "Barcode",
@@ -90,7 +104,11 @@ __all__ = [
     "PromotionSku",
     "PurchaseLine",
     "PurchaseOrder",
+    "Recall",
+    "RecallUnit",
     "RecordVersion",
+    "RepairAction",
+    "RepairTicket",
     "Reservation",
     "Role",
     "RoleAssignment",
@@ -119,4 +137,6 @@ __all__ = [
     "TransferRule",
     "TransferRuleVersion",
     "UserSession",
+    "WorkOrder",
+    "WorkOrderComponent",
 ]

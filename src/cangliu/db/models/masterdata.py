@@ -71,6 +71,8 @@ class Sku(Versioned, Deletable, Base):
     inspection: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Units per pack: planned transfers move whole packs.
     pack_size: Mapped[Decimal] = mapped_column(Exact, default=Decimal(1), server_default="1")
+    # Warranty from the ship date, for repair tickets; 0: none.
+    warranty_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

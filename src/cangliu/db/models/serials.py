@@ -1,11 +1,13 @@
 """Serial numbers (一物一码): generation rules, their counters, the serials themselves, the
 batches they were generated in and every event of their lifecycle."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
 from cangliu.db.models.masterdata import Versioned
+from cangliu.db.types import Exact
 
 
 class SerialRule(Versioned, Base):
@@ -71,7 +74,8 @@ class Serial(Base):
     __tablename__ = "serial"
     __table_args__ = (
         CheckConstraint("status IN ('generated', 'in_stock', 'reserved', 'in_transit', 'sold', "
-                        "'returned', 'in_repair', 'scrapped', 'retired')", name="status"),
+                        "'returned', 'in_repair', 'installed', 'scrapped', 'retired')",
+                        name="status"),
         Index("ix_serial_sku_status", "sku_id", "status"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -108,3 +112,158 @@ class SerialEvent(Base):
     document_number: Mapped[str | None] = mapped_column(String(40))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
     detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+
+class WorkOrder(Versioned, Base):
+    """Production (light): ``qty`` units of a finished SKU made on a line at a site from the
+    components recorded in :class:`WorkOrderComponent`."""
+
+    __tablename__ = "work_order"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'completed', 'cancelled')", name="status"),
+        CheckConstraint("qty > 0", name="qty_positive"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("location.id"))
+    line: Mapped[str] = mapped_column(String(40), default="")
+    qty: Mapped[Decimal] = mapped_column(Exact)
+    lot: Mapped[str] = mapped_column(String(64), default="")  # the finished lot, if any
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None]
+
+
+class WorkOrderComponent(Base):
+    """What a work order consumed: a quantity of a component SKU, from one lot or as one serial."""
+
+    __tablename__ = "work_order_component"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_work_order_component_lot", "sku_id", "lot"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial.id"), index=True)
+    qty: Mapped[Decimal] = mapped_column(Exact)
+
+
+class AssemblyLink(Base):
+    """One component in one parent unit, for as long as it was there: a child serial, or a
+    quantity of a component SKU from a lot. ``removed_at`` is set when it comes out; the row
+    stays as history. ``Serial.parent_id`` mirrors the links still in place."""
+
+    __tablename__ = "assembly_link"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_assembly_link_lot", "child_sku_id", "child_lot"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("serial.id"), index=True)
+    child_serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial.id"), index=True)
+    child_sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    child_lot: Mapped[str] = mapped_column(String(64), default="")
+    qty: Mapped[Decimal] = mapped_column(Exact, default=Decimal(1))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    repair_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("repair_ticket.id"))
+    installed_by: Mapped[str] = mapped_column(String(64))
+    installed_at: Mapped[datetime]
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removed_at: Mapped[datetime | None]
+    removal_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RepairTicket(Versioned, Base):
+    """After-sales (维修/保修) on one serial: the fault reported, the warranty it fell under,
+    and the outcome."""
+
+    __tablename__ = "repair_ticket"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_progress', 'closed', 'cancelled')", name="status"),
+        CheckConstraint("warranty IN ('in_warranty', 'out_of_warranty', 'unknown')",
+                        name="warranty"),
+        Index("ix_repair_ticket_status_opened", "status", "opened_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    serial_id: Mapped[int] = mapped_column(ForeignKey("serial.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))  # service site
+    fault: Mapped[str] = mapped_column(Text)
+    fault_code: Mapped[str] = mapped_column(String(40), default="")
+    warranty: Mapped[str] = mapped_column(String(20), default="unknown")
+    warranty_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # The unit's state when the ticket opened, so closing can send it back where it came from.
+    serial_status_before: Mapped[str] = mapped_column(String(20))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+
+
+class RepairAction(Base):
+    """One step on a ticket: a diagnosis, a repair, a test, or a part replaced (old serial out,
+    returned or scrapped; new serial in, bound as a child of the unit)."""
+
+    __tablename__ = "repair_action"
+    __table_args__ = (
+        CheckConstraint("kind IN ('diagnose', 'repair', 'replace_part', 'test', 'note')",
+                        name="kind"),
+        CheckConstraint("old_part_fate IN ('', 'returned', 'scrapped')", name="old_part_fate"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id"), index=True)
+    at: Mapped[datetime]
+    operator: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    old_serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial.id"))
+    new_serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial.id"))
+    old_part_fate: Mapped[str] = mapped_column(String(20), default="")
+
+
+class Recall(Base):
+    """A recall (召回) from a component or finished lot or serial: the units found, frozen at
+    the time of the search so the list and its export do not drift."""
+
+    __tablename__ = "recall"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("sku.id"))
+    lot: Mapped[str] = mapped_column(String(64), default="")
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serial.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    unit_count: Mapped[int] = mapped_column(Integer, default=0)
+    held_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    held_at: Mapped[datetime | None]
+    held_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecallUnit(Base):
+    """One finished unit a recall found: how deep the affected part sits (1 = the unit itself
+    contains it directly), and where the unit was when found."""
+
+    __tablename__ = "recall_unit"
+    __table_args__ = (Index("ix_recall_unit_recall_serial", "recall_id", "serial_id",
+                            unique=True),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recall_id: Mapped[int] = mapped_column(ForeignKey("recall.id"))
+    serial_id: Mapped[int] = mapped_column(ForeignKey("serial.id"), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
