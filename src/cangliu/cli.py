@@ -25,6 +25,7 @@ from cangliu.services import (
     auth,
     demand,
     demo,
+    demo_aftersales,
     demo_approvals,
     demo_planning,
     demo_serials,
@@ -115,6 +116,11 @@ def load_demo() -> None:
         traced = demo_serials.load(db, actor, datetime.now(UTC))
         console.print(f"Serials / 序列号: {traced['batches']} batches; follow "
                       f"{traced['journey']} at /serials/{traced['journey']}")
+        after = demo_aftersales.load(db, actor, datetime.now(UTC), traced["journey"])
+        console.print(f"After-sales / 售后: work orders {', '.join(after['work_orders'])}; "
+                      f"repairs {', '.join(after['repairs'])}; recall {after['recall']} found "
+                      f"{after['recalled']} units, {after['held']} held at /recalls/"
+                      f"{after['recall']}")
         planned = demo_planning.load(db, actor, datetime.now(UTC))
         console.print("Suggestions / 调拨建议: " + ", ".join(
             f"{rule} {n}" for rule, n in planned["by_rule"].items()))

@@ -280,7 +280,7 @@ ORDERS = st.permutations(PREFERENCES).flatmap(
     lambda order: st.integers(0, len(order)).map(lambda n: tuple(order[:n])))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(instances(), ORDERS, st.dictionaries(st.sampled_from(sorted(RULES)), ORDERS))
 def test_matching_is_the_one_row_at_a_time_greedy(
         case: tuple[pl.DataFrame, ...], preference: tuple[str, ...],
@@ -291,7 +291,7 @@ def test_matching_is_the_one_row_at_a_time_greedy(
     assert rounded(plan.purchases.iter_rows()) == rounded(expected["purchases"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(instances())
 def test_no_surplus_unit_is_used_twice_nor_below_any_rules_floor(
         case: tuple[pl.DataFrame, ...]) -> None:
@@ -312,7 +312,7 @@ def test_no_surplus_unit_is_used_twice_nor_below_any_rules_floor(
         assert broken.is_empty()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(instances())
 def test_transfers_are_whole_packs_between_sites_and_never_overfill_a_need(
         case: tuple[pl.DataFrame, ...]) -> None:
@@ -340,7 +340,7 @@ def test_transfers_are_whole_packs_between_sites_and_never_overfill_a_need(
     assert topped.filter((pl.col("over") < -EPS) | (pl.col("over") >= pl.col("pack") - EPS)).is_empty()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(instances())
 def test_no_need_stays_short_while_an_offer_it_could_use_holds_a_whole_pack(
         case: tuple[pl.DataFrame, ...]) -> None:
@@ -354,7 +354,7 @@ def test_no_need_stays_short_while_an_offer_it_could_use_holds_a_whole_pack(
     assert usable.is_empty()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(instances())
 def test_own_region_offers_are_used_up_before_another_region_is_asked(
         case: tuple[pl.DataFrame, ...]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cangliu.core.errors import InsufficientStock, ValidationFailed
-from cangliu.db.models import Location, Setting, StockMove
+from cangliu.db.models import Location, Reservation, Setting, StockMove
 from cangliu.services import lots, masterdata, sales, stock
 from cangliu.services.sales import SalesLineIn, ShipLine
 from cangliu.services.stock import Line
@@ -125,6 +125,18 @@ def test_only_expired_stock_left_is_a_shortage(db, meta, milk):
         sales.confirm_sale(db.uow(), meta, number=so["number"])
     assert (err.value.requested, err.value.available) == (Decimal(7), Decimal(5))
     assert sales.get_sale(db.uow(), so["number"])["state"] == "draft"
+
+
+def test_a_site_allowing_negative_stock_promises_beyond_rather_than_an_expired_lot(db, meta,
+                                                                                    customer):
+    _receive(db, meta, "S2", "OLD", "5", TODAY - timedelta(days=3))
+    so = sales.create_sale(db.uow(), meta, customer="C1", site="S2",
+                           lines=[SalesLineIn("SKU-LOT", "3")])
+    sales.confirm_sale(db.uow(), meta, number=so["number"])
+    with db.read() as s:
+        held = s.execute(select(Reservation.lot, Reservation.qty).where(
+            Reservation.document_number == so["number"])).all()
+    assert held == [("", Decimal(3))]
 
 
 def test_naming_an_expired_lot_is_refused_with_its_expiry_date(db, meta, milk):

@@ -102,6 +102,11 @@ def test_a_unit_is_followed_from_receipt_through_transfer_sale_and_return(db, ne
     assert arrived["lines"][0]["received_serials"] == [a]
     assert (_serial(db, a)["status"], _serial(db, a)["site"]) == ("in_stock", "S1")
     assert (_serial(db, d)["status"], _serial(db, d)["site"]) == ("in_stock", "WH")
+    with db.read() as s:  # the ledger names the shipped unit that arrived, not the extra one
+        assert sorted(s.execute(select(StockMove.serial, StockMove.qty).where(
+            StockMove.document_number == order["number"], StockMove.operation ==
+            "transfer_receive")).tuples(), key=str) == sorted([(a, 1), (None, 1), (None, 1)],
+                                                               key=str)
 
     # Sold at S1 to C1, then returned.
     so = sales.create_sale(db.uow(), meta, customer="C1", site="S1",

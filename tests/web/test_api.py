@@ -170,6 +170,12 @@ def test_master_data_crud_with_search_and_optimistic_locking(api):
     bad = api.post("/api/v1/skus", json={"code": "SKU-10", "name": "x", "decimals": 9,
                                          "category": "NOPE"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "decimals"
+    # An edit keeps the fields' limits and refuses to empty a field that cannot be empty.
+    for change in ({"decimals": 9}, {"warranty_days": 4000}, {"decimals": None}, {"name": ""}):
+        refused = api.patch("/api/v1/skus/SKU-9", json={"version": 2, **change})
+        assert refused.status_code == 422, (change, refused.text)
+        assert [e["field"] for e in refused.json()["errors"]] == list(change), refused.json()
+    assert api.get("/api/v1/skus/SKU-9").json()["version"] == 2
 
 
 def test_bins_belong_to_their_site(api):

@@ -39,16 +39,16 @@ def _person(app, db, network, username: str, role: str) -> TestClient:  # type: 
     return client
 
 
-def _generate(client: TestClient, count: int = 3, site: str = "S1", key: str = "k1"):  # type: ignore[no-untyped-def]
+def generate_in(client: TestClient, count: int = 3, site: str = "S1", key: str = "k1"):  # type: ignore[no-untyped-def]
     return client.post("/serials/generate", data={
         "csrf_token": client.csrf, "sku": "PHONE", "count": str(count), "site": site,  # type: ignore[attr-defined]
         "line": "", "rule": "", "key": key}, follow_redirects=False)
 
 
 def test_generate_shows_the_batch_and_prints_its_labels(en, phone):
-    made = _generate(en)
+    made = generate_in(en)
     assert made.status_code == 303 and made.headers["location"].startswith("/serials/batches/")
-    again = _generate(en)  # the same form posted twice: one batch
+    again = generate_in(en)  # the same form posted twice: one batch
     assert again.headers["location"] == made.headers["location"]
     page = en.get(made.headers["location"])
     first = "80000001" + check_character("luhn", "80000001")
@@ -63,12 +63,12 @@ def test_generate_shows_the_batch_and_prints_its_labels(en, phone):
     bad = en.post(f"/serials/batches/{number}/labels",
                   data={"csrf_token": en.csrf, "template": "NOPE"})
     assert bad.status_code == 422 and "no label template NOPE" in html.unescape(bad.text)
-    refused = _generate(en, count=0, key="k2")
+    refused = generate_in(en, count=0, key="k2")
     assert refused.status_code == 422 and "must be between 1 and 100000" in refused.text
 
 
 def test_lookup_by_code_and_gs1_content_shows_the_timeline(en, phone):
-    _generate(en)
+    generate_in(en)
     code = "80000001" + check_character("luhn", "80000001")
     found = en.get("/serials/find", params={"code": f"  {code} "}, follow_redirects=False)
     assert found.status_code == 303 and found.headers["location"] == f"/serials/{code}"
@@ -86,7 +86,7 @@ def test_lookup_by_code_and_gs1_content_shows_the_timeline(en, phone):
 
 
 def test_an_unknown_code_is_a_404_page_with_the_search_box(en, phone):
-    _generate(en)
+    generate_in(en)
     missing = en.get("/serials/find", params={"code": "NOPE-1"})
     assert missing.status_code == 404 and "No serial NOPE-1 that you may see." in missing.text
     assert 'action="/serials/find"' in missing.text
@@ -131,10 +131,10 @@ def test_a_clerk_generates_a_salesperson_cannot_and_csrf_is_checked(app, db, net
     clerk = _person(app, db, network, "clerk1", "clerk")
     seller = _person(app, db, network, "seller", "sales")
     assert clerk.get("/serials/generate").status_code == 200
-    assert _generate(clerk).status_code == 303
-    assert _generate(clerk, site="S2", key="k3").status_code == 404
+    assert generate_in(clerk).status_code == 303
+    assert generate_in(clerk, site="S2", key="k3").status_code == 404
     assert seller.get("/serials/generate").status_code == 403
-    assert _generate(seller, key="k4").status_code == 403
+    assert generate_in(seller, key="k4").status_code == 403
     assert seller.get("/serials").status_code == 200
     assert seller.post("/admin/serial-rules", data={
         "csrf_token": seller.csrf, "code": "X", "name": "X", "template": "{seq:4}"}).status_code == 403
@@ -146,7 +146,7 @@ def test_a_clerk_generates_a_salesperson_cannot_and_csrf_is_checked(app, db, net
 
 
 def test_serials_at_another_site_stay_hidden(app, db, network, phone, en):
-    made = _generate(en, count=1, site="S2", key="s2")
+    made = generate_in(en, count=1, site="S2", key="s2")
     number = made.headers["location"].split("/")[-1].split("?")[0]
     code = "80000001" + check_character("luhn", "80000001")
     seller = _person(app, db, network, "seller", "sales")

@@ -1,6 +1,7 @@
 """Administering roles and users: the checkbox matrix, site scopes, versions, deactivation."""
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from cangliu.services import auth, roles
@@ -206,3 +207,66 @@ def test_the_user_page_renames_and_refuses_to_deactivate_oneself(browser, db):
     myself = browser.post("/admin/users/admin", data={"csrf_token": browser.csrf, "active": "0"})
     assert myself.status_code == 422 and "you cannot deactivate yourself" in myself.text
     assert browser.get("/api/v1/users/admin").json()["active"] is True
+
+
+def test_an_administrator_resets_a_password_and_the_old_logins_end(db, network, app, api,
+                                                                   browser):
+    _user_with_role(db, network, "zhou", "sales")
+    new = "a-brand-new-password"
+    with _token_client(app, "zhou") as zhou:
+        short = api.put("/api/v1/users/zhou/password", json={"new_password": "short"})
+        assert short.status_code == 422 and _fields(short) == ["new_password"]
+        assert zhou.get("/api/v1/customers").status_code == 200
+        assert api.put("/api/v1/users/zhou/password", json={"new_password": new}
+                       ).status_code == 204
+        assert zhou.get("/api/v1/customers").status_code == 401
+        own = zhou.put("/api/v1/users/zhou/password", json={"new_password": new})
+        assert own.status_code == 401
+    assert TestClient(app).post("/api/v1/auth/login", json={
+        "username": "zhou", "password": PASSWORD}).status_code == 401
+    assert TestClient(app).post("/api/v1/auth/login", json={
+        "username": "zhou", "password": new}).status_code == 200
+    mismatch = browser.post("/admin/users/zhou/password", data={
+        "csrf_token": browser.csrf, "new_password": new + "1", "new_password_again": new})
+    assert mismatch.status_code == 422 and "new_password_again" in mismatch.text
+    done = browser.post("/admin/users/zhou/password", data={
+        "csrf_token": browser.csrf, "new_password": PASSWORD, "new_password_again": PASSWORD},
+                        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("password_reset=1")
+    assert api.put("/api/v1/users/admin/password", json={"new_password": new}
+                   ).status_code == 422  # one's own password: on the account page
+
+
+def test_only_an_administrator_resets_an_administrators_password(db, network, api, app):
+    assert api.post("/api/v1/roles", json={"code": "hr", "name": "人事", "permissions": [
+        "user.view", "user.edit"]}).status_code == 201
+    _user_with_role(db, network, "hr2", "hr")
+    with _token_client(app, "hr2") as hr:
+        assert hr.put("/api/v1/users/admin/password", json={
+            "new_password": "long-enough-password"}).status_code == 403
+
+
+def test_a_custom_role_is_deleted_only_when_nobody_holds_it_and_no_policy_names_it(db, network,
+                                                                                  api, browser):
+    assert api.post("/api/v1/roles", json={"code": "temp", "name": "临时", "permissions": [
+        "sku.view"]}).status_code == 201
+    _user_with_role(db, network, "li", "temp")
+    held = api.delete("/api/v1/roles/temp")
+    assert held.status_code == 409 and "li" not in held.text
+    assert api.delete("/api/v1/roles/clerk").status_code == 409  # built in
+    api.put("/api/v1/users/li/assignments", json={"assignments": []})
+    policy = yaml.safe_load(api.get("/api/v1/approval-policies/purchase").text)
+    steps = next(b for b in policy["branches"] if b["steps"])["steps"]
+    steps[0]["cc"] = ["temp"]
+    assert api.put("/api/v1/approval-policies/purchase", content=yaml.safe_dump(
+        policy, allow_unicode=True)).status_code == 200
+    named = api.delete("/api/v1/roles/temp")
+    assert named.status_code == 409 and "purchase" in named.text
+    steps[0]["cc"] = []
+    assert api.put("/api/v1/approval-policies/purchase", content=yaml.safe_dump(
+        policy, allow_unicode=True)).status_code == 200
+    page = browser.post("/admin/roles/temp/delete", data={"csrf_token": browser.csrf},
+                        follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/admin/roles?deleted=1"
+    assert api.get("/api/v1/roles/temp").status_code == 404
+    assert api.delete("/api/v1/roles/temp").status_code == 404

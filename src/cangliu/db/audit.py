@@ -33,8 +33,9 @@ NOT_AUDITED = frozenset({
     "stock_move", "stock_balance", "reservation", "idempotency_record", "sku_cost", "cost_layer",
     "demand_day", "number_counter", "user_session", "security_event", "audit_event", "audit_head",
     "notification",
-    # Serials are written in bulk; their own history is serial_event.
-    "serial", "serial_event", "serial_counter",
+    # Serials are written in bulk; their own history is serial_event. A recall's unit list is
+    # frozen in bulk too (the recall itself is audited, each hold is a serial event).
+    "serial", "serial_event", "serial_counter", "recall_unit",
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
 BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from cangliu.core.errors import Conflict, NotFound, ValidationFailed
 from cangliu.core.ledger import Move, Operation
 from cangliu.core.locations import LocationKind
-from cangliu.db.models import AssemblyLink, Location, Serial, Sku
+from cangliu.db.models import AssemblyLink, Location, RepairTicket, Serial, Sku, WorkOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
 from cangliu.services.postings import Book, Meta, post, transact
@@ -51,8 +51,8 @@ def serial_named(session: Session, code: str, *, field_name: str, sku: str | Non
     if not rows:
         raise ValidationFailed.single(field_name, "no serial {code}", code=code)
     if len(rows) > 1:
-        raise ValidationFailed.single(field_name, "serial {code} exists for several SKUs: "
-                                      "name the SKU", code=code)
+        raise ValidationFailed.single(field_name, "serial {code} belongs to several SKUs",
+                                      code=code)
     return rows[0]
 
 
@@ -70,15 +70,20 @@ def ancestors(session: Session, serial: Serial) -> list[Serial]:
 
 
 def children(session: Session, parent_id: int, *, history: bool = False) -> list[dict[str, Any]]:
-    """The components of one unit (serials and lots), oldest first; ``history`` includes
-    those removed since."""
+    """The components of one unit (serials and lots), oldest first, with the numbers of the
+    work order or repair ticket that put them in; ``history`` includes those removed since."""
     child = Serial.__table__.alias("child")
     query = (select(AssemblyLink.id, child.c.code.label("serial"), Sku.code.label("sku"),
                     Sku.name.label("sku_name"), AssemblyLink.child_lot.label("lot"),
                     AssemblyLink.qty, AssemblyLink.installed_at, AssemblyLink.installed_by,
                     AssemblyLink.removed_at, AssemblyLink.removed_by,
                     AssemblyLink.removal_reason, AssemblyLink.work_order_id,
-                    AssemblyLink.repair_ticket_id)
+                    AssemblyLink.repair_ticket_id,
+                    select(WorkOrder.number).where(WorkOrder.id == AssemblyLink.work_order_id)
+                    .scalar_subquery().label("work_order"),
+                    select(RepairTicket.number)
+                    .where(RepairTicket.id == AssemblyLink.repair_ticket_id)
+                    .scalar_subquery().label("repair_ticket"))
              .join(Sku, Sku.id == AssemblyLink.child_sku_id)
              .outerjoin(child, child.c.id == AssemblyLink.child_serial_id)
              .where(AssemblyLink.parent_id == parent_id)
@@ -127,6 +132,16 @@ def install_serial(uow: UnitOfWork, doc: Meta, out: Postings, *, parent: Serial,
     child.location_id = None
     session.flush()
     return link
+
+
+def use_up(uow: UnitOfWork, doc: Meta, out: Postings, *, child: Serial) -> None:
+    """``child`` (in stock) goes into goods that carry no serial of their own: it leaves the
+    shelf into production and stays 'installed' with no parent unit to name."""
+    _consume(uow, out, child)
+    _event(uow, doc, child, "installed", at=doc.occurred_at or uow.now())
+    child.site_id = None
+    child.location_id = None
+    uow.session.flush()
 
 
 def install_lot(uow: UnitOfWork, doc: Meta, *, parent: Serial, sku: Sku, lot: str, qty: Decimal,

@@ -280,6 +280,23 @@ def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new
         uow.commit()
 
 
+def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password: str,
+                   client: Client) -> None:
+    """Inside the caller's transaction: an administrator sets ``user``'s password (forgotten,
+    or a new starter's first one). Every session and API token of the user ends."""
+    _check_policy("new_password", new_password)
+    now = uow.now()
+    user.password_hash = _hasher.hash(new_password)
+    sessions = uow.session.execute(update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+    tokens = uow.session.execute(update(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
+    _log(uow.session, now, "password_reset", client, username=user.username, user_id=user.id,
+         detail=f"by {actor.username}; {sessions} sessions and {tokens} tokens revoked")
+
+
 # --- API tokens ---------------------------------------------------------------------------------
 
 def _add_token(uow: UnitOfWork, actor: Actor, *, name: str,

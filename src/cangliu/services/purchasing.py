@@ -36,7 +36,7 @@ from cangliu.db.models import (
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import approvals, serial_binding
+from cangliu.services import approvals, lot_codes, serial_binding
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
@@ -264,7 +264,10 @@ def _tolerance(uow: UnitOfWork) -> Decimal:
 
 @retrying
 def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[ReceiptIn]) -> Result:
-    """Book goods arriving against the order; more than ordered is refused beyond the tolerance."""
+    """Book goods arriving against the order; more than ordered is refused beyond the tolerance.
+    A lot-tracked line without a lot gets one from its lot rule (``generated_lots``)."""
+    generated: list[dict[str, object]] = []
+
     def receive(po: PurchaseOrder, doc: Meta) -> str:
         by_no = {ln.line_no: ln for ln in uow.session.scalars(
             select(PurchaseLine).where(PurchaseLine.purchase_id == po.id))}
@@ -289,7 +292,11 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
                                               "exceeds the ordered quantity: at most {n} more",
                                               n=max(allowed, Decimal(0)))
             _site, loc = md.place(uow.session, site.code, rl.bin, bin_field=f"lines[{i}].bin")
-            lot = check_lot(sku, rl.lot, field=f"lines[{i}].lot", required=True)
+            made = None if rl.lot else lot_codes.generate(uow, sku, site=site, day=uow.now().date(),
+                                                          expiry=rl.expiry_date)
+            if made:
+                generated.append({"line_no": line.line_no, "sku": sku.code, "lot": made})
+            lot = check_lot(sku, rl.lot or made, field=f"lines[{i}].lot", required=True)
             if lot:
                 register_lot(uow, sku, lot, rl.expiry_date, uow.now().date())
             status = StockStatus.QUALITY_HOLD if sku.inspection else StockStatus.AVAILABLE
@@ -314,7 +321,8 @@ def receive_purchase(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
         return PURCHASE_ORDER.next(number, po.state, "receive_all" if done else "receive_part")
 
     request = {"lines": [vars(x) for x in lines], "reason": meta.reason}
-    return act(uow, meta, KIND, number, "receive_part", request, receive)
+    reporting = replace(KIND, answer=lambda u, o: {**answer(u, o), "generated_lots": generated})
+    return act(uow, meta, reporting, number, "receive_part", request, receive)
 
 
 @retrying

@@ -68,7 +68,10 @@ def hold_at_site(uow: UnitOfWork, meta: Meta, sku: Sku, site: Location, amount: 
 def _targets(uow: UnitOfWork, sku: Sku, site: Location, lot: str | None, plan: Sequence[Free]
              ) -> Iterator[tuple[int, str, Decimal | None]]:
     yield from ((p.location, p.lot, p.qty) for p in plan)
-    for location_id, lot_here in repo.reservable_balances(uow.session, sku.id, site.id, lot):
+    # Expired lots are not promised unless the lot is named.
+    today = uow.now().date() if lot is None and sku.tracking == "lot" else None
+    for location_id, lot_here in repo.reservable_balances(uow.session, sku.id, site.id, lot,
+                                                          today):
         yield location_id, lot_here, None
 
 

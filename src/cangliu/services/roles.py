@@ -28,7 +28,7 @@ from cangliu.db.uow import UnitOfWork
 SCOPES = ("all", "region", "sites")
 
 
-def _words(text: str) -> frozenset[str]:
+def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
@@ -71,12 +71,12 @@ def actor_of(session: Session, user: AppUser, *, limit_to: frozenset[str] | None
         rows = [(_admin_role(), "all", "", "")]
     grants, hidden, readonly = [], set(FIELD_GROUPS), set(FIELD_GROUPS)
     for role, scope, region, site_codes in rows:
-        permissions = _words(role.permissions)
+        permissions = words(role.permissions)
         if limit_to is not None:
             permissions &= limit_to
         grants.append(Grant(permissions, _scope_sites(session, scope, region, site_codes)))
-        hidden &= _words(role.hidden_fields)
-        readonly &= _words(role.readonly_fields) | _words(role.hidden_fields)
+        hidden &= words(role.hidden_fields)
+        readonly &= words(role.readonly_fields) | words(role.hidden_fields)
     if not rows:
         hidden = readonly = set()
     return Actor(user.id, user.username, False, grants=tuple(grants),
@@ -103,9 +103,9 @@ def _scope_sites(session: Session, scope: str, region: str, codes: str) -> froze
 
 def _role_out(row: Role) -> dict[str, Any]:
     return {"code": row.code, "name": row.name, "name_en": row.name_en, "built_in": row.built_in,
-            "permissions": sorted(_words(row.permissions)),
-            "hidden_fields": sorted(_words(row.hidden_fields)),
-            "readonly_fields": sorted(_words(row.readonly_fields)), "version": row.version}
+            "permissions": sorted(words(row.permissions)),
+            "hidden_fields": sorted(words(row.hidden_fields)),
+            "readonly_fields": sorted(words(row.readonly_fields)), "version": row.version}
 
 
 def list_roles(uow: UnitOfWork) -> list[dict[str, Any]]:

@@ -157,12 +157,20 @@ def _forget(session: Session, ids: Collection[int]) -> None:
 def with_serials(moves: list[Move], scanned: Scanned | None) -> list[Move]:
     """The moves of one line split into one move per unit, each naming its serial (the ledger's
     ``serial`` column); unchanged when the line carries none."""
-    if scanned is None or not scanned.codes:
-        return moves
-    codes = iter(scanned.codes)
+    return name_units(moves, scanned.codes if scanned else [])
+
+
+def name_units(moves: list[Move], codes: Sequence[str]) -> list[Move]:
+    """The first ``len(codes)`` units of ``moves`` as one move per unit naming its serial, in
+    order; the units left over stay in one move each."""
+    todo = list(codes)
     out: list[Move] = []
     for m in moves:
-        out += [replace(m, qty=Decimal(1), serial=next(codes)) for _ in range(int(m.qty))]
+        whole = int(m.qty) if m.qty == m.qty.to_integral_value() else 0
+        named = min(len(todo), whole)
+        out += [replace(m, qty=Decimal(1), serial=todo.pop(0)) for _ in range(named)]
+        if m.qty > named:
+            out.append(replace(m, qty=m.qty - named))
     return out
 
 
@@ -206,6 +214,13 @@ def check_sold_on(session: Session, scanned: Scanned | None, number: str) -> Non
         raise ValidationFailed(wrong)
 
 
+def expected(uow: UnitOfWork, doc: Meta, *, sku_id: int, line_no: int) -> list[str]:
+    """The serials a transfer line shipped that are still on the road."""
+    shipped = line_serials(uow.session, doc.document_type or "", doc.document_number or "",
+                           ("transfer_out",))
+    return still_in(uow.session, shipped.get(line_no, []), sku_id, "in_transit")
+
+
 def arrive(uow: UnitOfWork, doc: Meta, scanned: Scanned | None, *, sku_id: int, line_no: int,
            dest: Location, settled: bool) -> tuple[list[str], list[str]]:
     """A transfer line's scanned units checked against its shipped list: the shipped ones
@@ -213,18 +228,17 @@ def arrive(uow: UnitOfWork, doc: Meta, scanned: Scanned | None, *, sku_id: int, 
     scanned (once the line is settled), scanned but not shipped. With serials required, an
     extra unit refuses the receipt naming both lists."""
     number = doc.document_number or ""
-    shipped = line_serials(uow.session, doc.document_type or "", number, ("transfer_out",))
-    expected = still_in(uow.session, shipped.get(line_no, []), sku_id, "in_transit")
+    waiting = expected(uow, doc, sku_id=sku_id, line_no=line_no)
     codes = scanned.codes if scanned else []
-    extra = [c for c in codes if c not in expected]
-    missing = [c for c in expected if c not in codes] if settled else []
+    extra = [c for c in codes if c not in waiting]
+    missing = [c for c in waiting if c not in codes] if settled else []
     if scanned is None:
         return missing, extra
     if extra and required(uow.session):
         raise _error(scanned.field, "serials {extra} were not shipped on {number}; missing: "
                      "{missing}", extra=", ".join(extra), number=number,
                      missing=", ".join(missing) or "-")
-    pairs = [(i, c) for i, c in zip(scanned.ids, codes, strict=True) if c in expected]
+    pairs = [(i, c) for i, c in zip(scanned.ids, codes, strict=True) if c in waiting]
     move(uow, doc, Scanned(scanned.field, [i for i, _ in pairs], [c for _, c in pairs]),
          "transfer_in", line_no=line_no, site=dest, values={"location_id": dest.id})
     return missing, extra

@@ -20,6 +20,7 @@ from cangliu.core.locations import LocationKind
 from cangliu.db.models import Location, Lot, Sku, StockMove
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import lot_codes
 from cangliu.services.idempotency import Result
 from cangliu.services.postings import Book, Meta, check_lot, post, sources, transact
 from cangliu.services.reservations import consume
@@ -71,7 +72,8 @@ def register_lot(uow: UnitOfWork, sku: Sku, code: str, expiry: date | None, toda
 @retrying
 def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
             expiry_date: date | None = None) -> Result:
-    """Goods arrive from a supplier into a site (or one of its bins)."""
+    """Goods arrive from a supplier into a site (or one of its bins); a lot-tracked line without
+    a lot gets one from its lot rule."""
     def work() -> Result:
         book, moves = Book(), []
         supplier = md.virtual(uow.session, LocationKind.SUPPLIER)
@@ -79,7 +81,9 @@ def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
         for i, line in enumerate(lines):
             sku, qty = _sku_qty(uow, lines, i, book)
             site_row, loc = md.place(uow.session, site, line.bin, bin_field=line_field(lines, i, "bin"))
-            lot = check_lot(sku, line.lot, field=line_field(lines, i, "lot"), required=True)
+            made = None if line.lot else lot_codes.generate(
+                uow, sku, site=site_row, day=(meta.occurred_at or uow.now()).date(), expiry=expiry_date)
+            lot = check_lot(sku, line.lot or made, field=line_field(lines, i, "lot"), required=True)
             check_flow(Operation.RECEIVE, LocationKind(supplier.kind), LocationKind(loc.kind))
             if lot:
                 register_lot(uow, sku, lot, expiry_date, (meta.occurred_at or uow.now()).date())

@@ -320,18 +320,24 @@ def receive_transfer(uow: UnitOfWork, meta: Meta, *, number: str, lines: list[Re
             if sum(amounts.values()) > outstanding:
                 raise ValidationFailed.single(f"lines[{i}]", "exceeds what is still in transit ({n})",
                                               n=outstanding)
+            scanned = serial_binding.scan_line(
+                uow, sku, rl.serials, amounts["received"] + amounts["damaged"],
+                field=f"lines[{i}]", site=None, statuses=SCANNABLE)
+            # The ledger names the shipped units scanned: the first ones arrived sound, the
+            # rest damaged.
+            waiting = serial_binding.expected(uow, doc, sku_id=sku.id, line_no=line.line_no)
+            named = [c for c in (scanned.codes if scanned else []) if c in waiting]
+            sound = int(amounts["received"])
+            units = {"received": named[:sound], "damaged": named[sound:], "shortage": []}
             targets = {"received": (dst.id, StockStatus.AVAILABLE),
                        "damaged": (dst.id, StockStatus.DAMAGED),
                        "shortage": (adjustment.id, StockStatus.AVAILABLE)}
             for kind, qty in amounts.items():
                 if qty > 0:
                     to, status = targets[kind]
-                    for part in on_the_road.take(sku, qty, line.lot or None):
-                        moves.append(Move(sku.id, part.qty, route.id, to, to_status=status,
-                                          lot=part.lot))
-            scanned = serial_binding.scan_line(
-                uow, sku, rl.serials, amounts["received"] + amounts["damaged"],
-                field=f"lines[{i}]", site=None, statuses=SCANNABLE)
+                    parts = [Move(sku.id, part.qty, route.id, to, to_status=status, lot=part.lot)
+                             for part in on_the_road.take(sku, qty, line.lot or None)]
+                    moves.extend(serial_binding.name_units(parts, units[kind]))
             line.received_qty += amounts["received"]
             line.damaged_qty += amounts["damaged"]
             line.shortage_qty += amounts["shortage"]

@@ -9,14 +9,15 @@ permission to edit users would be the permission to do everything.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from cangliu.core.errors import DomainError, NotFound, ValidationFailed
+from cangliu.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import ApiToken, AppUser, Role, RoleAssignment, UserSession
 from cangliu.db.uow import UnitOfWork
-from cangliu.services import roles
+from cangliu.services import auth, roles
+from cangliu.services.approvals import policies as approval_policies
 
 
 class NotAllowed(DomainError):
@@ -102,6 +103,20 @@ def update_user(uow: UnitOfWork, actor: Actor, username: str, *,
     return get_user(uow, username)
 
 
+def reset_password(uow: UnitOfWork, actor: Actor, username: str, *, new_password: str,
+                   client: auth.Client) -> None:
+    """Set another user's password; they are logged out everywhere. Your own password is
+    changed on your account page, where the current one is asked for."""
+    with uow:
+        user = _user(uow.session, username)
+        _may_change(actor, user)
+        if user.id == actor.user_id:
+            raise ValidationFailed.single("new_password", "change your own password on your "
+                                          "account page")
+        auth.reset_password(uow, actor, user=user, new_password=new_password, client=client)
+        uow.commit()
+
+
 def _end_logins(uow: UnitOfWork, user_id: int) -> None:
     now = uow.now()
     uow.session.execute(update(UserSession).where(
@@ -126,6 +141,30 @@ def save_role(uow: UnitOfWork, actor: Actor, code: str, **fields: Any) -> dict[s
     if lacking:
         raise ValidationFailed.single("permissions", "you do not hold {name}", name=lacking)
     return roles.save_role(uow, actor, code, **fields)
+
+
+def delete_role(uow: UnitOfWork, actor: Actor, code: str) -> None:
+    """Delete a custom role nobody holds and no approval policy names; built-in roles stay."""
+    with uow:
+        row = uow.session.scalar(select(Role).where(Role.code == code))
+        if row is None:
+            raise NotFound("Role {code} not found", code=code)
+        if row.built_in:
+            raise Conflict("Role {code} is built in and cannot be deleted", code=code)
+        lacking = _beyond(actor, sorted(roles.words(row.permissions)))
+        if lacking:
+            raise NotAllowed("You do not hold {name}", name=lacking)
+        holders = uow.session.scalar(select(func.count()).select_from(RoleAssignment).where(
+            RoleAssignment.role_id == row.id)) or 0
+        if holders:
+            raise Conflict("Role {code} is held by {n} users: take it from them first",
+                           code=code, n=holders)
+        policies = approval_policies.policies_naming_role(uow.session, code)
+        if policies:
+            raise Conflict("Role {code} is named in the approval policy of {types}",
+                           code=code, types=", ".join(policies))
+        uow.session.delete(row)
+        uow.commit()
 
 
 def assign(uow: UnitOfWork, actor: Actor, username: str,

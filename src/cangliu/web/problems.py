@@ -20,6 +20,7 @@ PYDANTIC_MESSAGES = {
     "json_invalid": "is not valid JSON",
     "string_type": "must be text",
     "string_too_short": "must not be empty",
+    "not_null": "must not be empty",
     "string_too_long": "is too long",
     "string_pattern_mismatch": "contains characters that are not allowed",
     "int_parsing": "must be a whole number",

@@ -99,8 +99,9 @@ class SerialEvent(Base):
     """One thing that happened to a serial: when, who, on which device, by which document."""
 
     __tablename__ = "serial_event"
-    # A document's serials are read by its type and number.
-    __table_args__ = (Index("ix_serial_event_document", "document_type", "document_number"),)
+    # A document's serials are read by its type and number; analytics scan shipments by time.
+    __table_args__ = (Index("ix_serial_event_document", "document_type", "document_number"),
+                      Index("ix_serial_event_kind_at", "kind", "at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     serial_id: Mapped[int] = mapped_column(ForeignKey("serial.id"), index=True)
     at: Mapped[datetime]

@@ -2,14 +2,15 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cangliu.core.ledger import BalanceKey, StockStatus
-from cangliu.db.models import Location, Reservation, StockBalance, StockMove
+from cangliu.db.models import Location, Lot, Reservation, StockBalance, StockMove
 from cangliu.db.types import Exact
 
 
@@ -129,9 +130,10 @@ def free_at(session: Session, sku_id: int, location_ids: Sequence[int], lot: str
     return sum((q - r for q, r in session.execute(query)), Decimal(0))
 
 
-def reservable_balances(session: Session, sku_id: int, site_id: int, lot: str | None
-                        ) -> list[tuple[int, str]]:
-    """(location, lot) of the site's available balances with free stock, oldest first."""
+def reservable_balances(session: Session, sku_id: int, site_id: int, lot: str | None,
+                        today: date | None = None) -> list[tuple[int, str]]:
+    """(location, lot) of the site's available balances with free stock, oldest first; with
+    ``today``, lots expired by then are left out."""
     query = (select(StockBalance.location_id, StockBalance.lot)
              .where(StockBalance.sku_id == sku_id, StockBalance.site_id == site_id,
                     StockBalance.status == StockStatus.AVAILABLE.value,
@@ -139,6 +141,10 @@ def reservable_balances(session: Session, sku_id: int, site_id: int, lot: str | 
              .order_by(StockBalance.id))
     if lot is not None:
         query = query.where(StockBalance.lot == lot)
+    if today is not None:
+        query = query.outerjoin(Lot, and_(Lot.sku_id == StockBalance.sku_id,
+                                          Lot.code == StockBalance.lot)).where(
+            or_(Lot.expiry_date.is_(None), Lot.expiry_date >= today))
     return [(loc, lt) for loc, lt in session.execute(query)]
 
 

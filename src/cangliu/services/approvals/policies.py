@@ -32,6 +32,17 @@ def policy_at(session: Session, document_type: str, version: int | None = None) 
     return rules.policy_from_yaml(row.yaml, roles=known_roles, users=users)
 
 
+def policies_naming_role(session: Session, code: str) -> list[str]:
+    """The document types whose approval policy in force names role ``code`` (as approvers,
+    escalation target or copy)."""
+    found = []
+    for document_type in sorted(rules.DEFAULT_POLICIES):
+        steps = (s for b in policy_at(session, document_type).branches for s in b.steps)
+        if any(code in (s.approvers.role, s.escalate_to, *s.cc) for s in steps):
+            found.append(document_type)
+    return found
+
+
 def active_policy(uow: UnitOfWork, document_type: str) -> Policy:
     if document_type not in rules.DEFAULT_POLICIES:
         raise NotFound("No approvals for {name}", name=document_type)

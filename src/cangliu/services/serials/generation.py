@@ -59,12 +59,14 @@ def generate(uow: UnitOfWork, actor: Actor, *, sku: str, count: int, site: str |
     request = {"sku": sku, "count": count, "site": site, "line": line, "rule": rule}
     with uow:
         result = once(uow, key=idempotency_key, scope=str(actor.user_id), action="serials.generate",
-                      request=request, work=lambda: _generate(uow, actor, request, today))
+                      request=request, work=lambda: generate_in(uow, actor, request, today))
         uow.commit()
     return result
 
 
-def _generate(uow: UnitOfWork, actor: Actor, request: dict[str, Any], today: date | None) -> Result:
+def generate_in(uow: UnitOfWork, actor: Actor, request: dict[str, Any], today: date | None) -> Result:
+    """One batch inside the caller's transaction (a work order making its serials): ``request``
+    as :func:`generate` takes it (sku, count, site, line, rule)."""
     session = uow.session
     count = request["count"]
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
@@ -81,7 +83,7 @@ def _generate(uow: UnitOfWork, actor: Actor, request: dict[str, Any], today: dat
     context = templates.Context(cat=rules.category_code(session, sku), sku=sku.code,
                                 site=place.code if place else "",
                                 line=request["line"] or rule.line, day=day)
-    first = _advance(uow, rule.id, templates.seq_period(template, day), count) \
+    first = advance(uow, rule.id, templates.seq_period(template, day), count) \
         if template.has_seq else 1
     codes = templates.render_batch(template, context, first, count)
     batch = SerialBatch(number=next_number(uow, "serial_batch", day), rule_id=rule.id,
@@ -91,7 +93,7 @@ def _generate(uow: UnitOfWork, actor: Actor, request: dict[str, Any], today: dat
     session.add(batch)
     session.flush()
     if kind == "lot":
-        _insert_lots(uow, sku, codes, day)
+        insert_lots(uow, sku, codes, day)
     else:
         _insert_serials(uow, actor, batch, codes, uniqueness(uow))
     return {"batch": batch.number, "kind": kind, "sku": sku.code, "rule": rule.code,
@@ -122,7 +124,7 @@ def _rule(uow: UnitOfWork, actor: Actor, sku: Sku, kind: str, code: str | None) 
     return row
 
 
-def _advance(uow: UnitOfWork, rule_id: int, period: str, count: int) -> int:
+def advance(uow: UnitOfWork, rule_id: int, period: str, count: int) -> int:
     """Take ``count`` counter values at once; the first of them."""
     make = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
     stmt = (make(COUNTER).values(rule_id=rule_id, period=period, last=count)
@@ -190,7 +192,7 @@ def _first_taken(uow: UnitOfWork, keys: list[str], codes: list[str]) -> str:
     return codes[0]  # a twin batch inserting the same codes at this moment
 
 
-def _insert_lots(uow: UnitOfWork, sku: Sku, codes: list[str], day: date) -> None:
+def insert_lots(uow: UnitOfWork, sku: Sku, codes: list[str], day: date) -> None:
     """Lot codes become lots of the SKU, produced today, expiring after its shelf life."""
     expiry = day + timedelta(days=sku.shelf_life_days) if sku.shelf_life_days else None
     conn = _conn(uow)

@@ -1,11 +1,12 @@
 """Master data endpoints: categories, SKUs, sites, zones and bins, suppliers, customers."""
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator, Field, create_model
+from pydantic import BeforeValidator, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from cangliu.core.errors import NotFound
 from cangliu.core.locations import Channel, SiteKind
@@ -37,6 +38,7 @@ class SkuIn(Strict):
     decimals: Annotated[int, Field(ge=0, le=6)] = 0
     tracking: Literal["none", "lot", "serial"] = "none"
     shelf_life_days: Annotated[int, Field(ge=1, le=36500)] | None = None
+    warranty_days: Annotated[int, Field(ge=0, le=3650)] = 365  # 0: no warranty
     weight_kg: Measure | None = None
     volume_l: Measure | None = None
     # Units per pack: planned transfers move whole packs; empty means one.
@@ -99,11 +101,23 @@ def with_code(model: type[Strict]) -> type[Strict]:
 
 
 def _partial(model: type[Strict]) -> type[Strict]:
-    """The update body: every field optional, plus the version the edit is based on."""
-    fields = {name: (f.annotation | None, None)  # type: ignore[operator]
-              for name, f in model.model_fields.items()}
-    return create_model(f"{model.__name__[:-2]}Update", __base__=Strict,  # type: ignore[call-overload,no-any-return]
-                        version=(Annotated[int, Field(ge=1)], ...), **fields)
+    """The update body: every field optional (keeping its constraints), plus the version the
+    edit is based on. A field that cannot be empty may be left out but not sent as null."""
+    fields = {name: ((Annotated[(f.annotation, *f.metadata)] if f.metadata  # type: ignore[operator]
+                      else f.annotation) | None, None) for name, f in model.model_fields.items()}
+    required = [name for name, f in model.model_fields.items()
+                if f.annotation is not None and type(None) not in get_args(f.annotation)]
+
+    def not_null(cls: type[Strict], value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("not_null", "must not be empty")
+        return value
+
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{model.__name__[:-2]}Update", __base__=Strict,
+        __validators__={"not_null": field_validator(*required, mode="before")(not_null)},
+        version=(Annotated[int, Field(ge=1)], ...),
+        **fields)
 
 
 RESOURCES: dict[str, tuple[str, type[Strict]]] = {

@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from cangliu.core.permissions import Actor
 from cangliu.services import auth, roles, users
 from cangliu.web.api.schemas import Code, Strict, jsonable
-from cangliu.web.deps import DbDep, permit
+from cangliu.web.deps import DbDep, client_of, permit
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 Viewer = Annotated[Actor, permit("user.view")]
@@ -55,6 +55,10 @@ class UserUpdate(Strict):
     active: bool | None = None
 
 
+class PasswordReset(Strict):
+    new_password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class AssignmentIn(Strict):
     role: Code
     scope: Literal["all", "region", "sites"] = "all"
@@ -81,6 +85,14 @@ def create_role(body: RoleIn, db: DbDep, actor: Editor) -> JSONResponse:
 @router.get("/roles/{code}")
 def get_role(code: str, db: DbDep, actor: Viewer) -> dict[str, Any]:
     return roles.get_role(db.uow(), code)
+
+
+@router.delete("/roles/{code}", status_code=204,
+               responses={409: {"description": "Built in, held by users or named by a policy"}})
+def delete_role(code: str, db: DbDep, actor: Editor) -> Response:
+    """Delete a custom role that no user holds and no approval policy names."""
+    users.delete_role(db.uow(), actor, code)
+    return Response(status_code=204)
 
 
 @router.patch("/roles/{code}", responses={409: {"description": "The role changed since `version`"}})
@@ -121,6 +133,16 @@ def update_user(username: str, body: UserUpdate, db: DbDep, actor: Editor) -> An
     """Rename, deactivate (``"active": false``: logins end at once) or reactivate a user."""
     return jsonable(users.update_user(db.uow(), actor, username, **body.model_dump(
         exclude_unset=True)))
+
+
+@router.put("/users/{username}/password", status_code=204)
+def reset_password(username: str, body: PasswordReset, request: Request, db: DbDep,
+                   actor: Editor) -> Response:
+    """Set another user's password (12 characters at least); all their sessions and API
+    tokens end. Only an administrator may reset an administrator's password."""
+    users.reset_password(db.uow(), actor, username, new_password=body.new_password,
+                         client=client_of(request))
+    return Response(status_code=204)
 
 
 @router.put("/users/{username}/assignments")

@@ -7,6 +7,7 @@ is described in ``PAGES``.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +25,7 @@ from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_perm
 from cangliu.web.i18n import translate
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
-from cangliu.web.pages.transfers import date_filters, errors_of
+from cangliu.web.pages.transfers import date_filters, errors_of, line_errors, serial_codes
 from cangliu.web.pdf import document_pdf
 from cangliu.web.problems import locale_of
 
@@ -39,6 +40,17 @@ CanViewSales = Annotated[Actor, page_permit("sales.view")]
 
 
 @dataclass(frozen=True)
+class Capture:
+    """A serial field on each line of a serial-tracked SKU in a per-line form: the units
+    the line still has to move, and what the scan feedback checks (the states the service
+    accepts; whether the serial must be at the document's site)."""
+
+    expected: Callable[[dict[str, Any]], Decimal]
+    statuses: tuple[str, ...]
+    at_site: bool = False
+
+
+@dataclass(frozen=True)
 class Entry:
     """A per-line quantity form on the detail page (receive, ship, return)."""
 
@@ -46,8 +58,9 @@ class Entry:
     label: str
     fields: tuple[str, ...]
     when: str  # the state-table action that must be allowed for the form to show
-    build: Callable[[int, dict[str, str]], Any]
+    build: Callable[[int, dict[str, str], list[str] | None], Any]  # line no, fields, serials
     run: Callable[..., Any]
+    capture: Capture | None = None
 
 
 @dataclass(frozen=True)
@@ -143,20 +156,27 @@ PAGES: dict[str, Page] = {
         {"submit": purchasing.submit_purchase, "close": purchasing.close_purchase,
          "cancel": purchasing.cancel_purchase},
         (Entry("receive", "Receive", ("qty", "bin", "lot"), "receive_part",
-               lambda n, v: ReceiptIn(n, v["qty"], v["bin"] or None, v["lot"] or None),
-               purchasing.receive_purchase),
+               lambda n, v, codes: ReceiptIn(n, v["qty"], v["bin"] or None, v["lot"] or None,
+                                             serials=codes),
+               purchasing.receive_purchase,
+               Capture(lambda ln: Decimal(ln["open_qty"]), ("generated",))),
          Entry("return", "Return to supplier", ("qty", "bin", "reason"), "return",
-               lambda n, v: ReturnIn(n, v["qty"], v["reason"], bin=v["bin"] or None),
+               lambda n, v, _codes: ReturnIn(n, v["qty"], v["reason"], bin=v["bin"] or None),
                purchasing.return_purchase)),
         ("supplier", "site", "lines"), _create_purchase),
     "sales-orders": Page(
         "Sales orders", sales.get_sale, queries.sales_orders,
         {"confirm": sales.confirm_sale, "close": sales.close_sale, "cancel": sales.cancel_sale},
         (Entry("ship", "Ship", ("qty", "bin", "lot"), "ship_part",
-               lambda n, v: ShipLine(n, v["qty"], v["bin"] or None, v["lot"] or None),
-               sales.ship_sale),
-         Entry("return", "Return", ("qty",), "return", lambda n, v: LineQty(n, v["qty"]),
-               sales.return_sale)),
+               lambda n, v, codes: ShipLine(n, v["qty"], v["bin"] or None, v["lot"] or None,
+                                            serials=codes),
+               sales.ship_sale,
+               Capture(lambda ln: Decimal(ln["qty"]) - Decimal(ln["shipped_qty"]), ("in_stock",),
+                       at_site=True)),
+         Entry("return", "Return", ("qty",), "return",
+               lambda n, v, codes: LineQty(n, v["qty"], serials=codes), sales.return_sale,
+               Capture(lambda ln: Decimal(ln["shipped_qty"]) - Decimal(ln["returned_qty"]),
+                       ("sold",)))),
         ("customer", "site", "channel", "lines"), _create_sale),
     "counts": Page(
         "Stock counts", counts.get_count, queries.stock_counts,
@@ -233,11 +253,17 @@ async def create(path: str, request: Request, db: DbDep, actor: CanCreateDocs) -
 @router.get("/docs/{path}/{number}", response_class=HTMLResponse)
 def detail(path: str, number: str, request: Request, db: DbDep, actor: CanViewDocs,
            edit: bool = False) -> Response:
+    return _detail(request, db, actor, path, number, take=edit)
+
+
+def _detail(request: Request, db: Any, actor: Actor, path: str, number: str, *,
+            take: bool = False, status_code: int = 200, errors: Any = (), **extra: Any
+            ) -> Response:
     page = PAGES[path]
     d = actor.redact(page.get(db.uow(), number))
-    return render(request, "doc.html", actor, path=path, page=page, d=d,
-                  picks=_pick_list(db, path, d), putaway=_putaway(db, path, d), errors=[],
-                  **document_lock(db, actor, path, d, take=edit))
+    return render(request, "doc.html", actor, status_code=status_code, path=path, page=page, d=d,
+                  picks=_pick_list(db, path, d), putaway=_putaway(db, path, d),
+                  errors=list(errors), **extra, **document_lock(db, actor, path, d, take=take))
 
 
 def _printable(page: Page, d: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -301,9 +327,13 @@ async def act(path: str, number: str, action: str, request: Request, db: DbDep,
     check_csrf(request, form.get("csrf_token", ""))
     meta = Meta(actor, reason=form.get("reason", ""), idempotency_key=form.get("key") or None)
     entry = next((e for e in page.entries if e.action == action), None)
+    numbers: list[int] = []
     try:
         if entry is not None:
-            entry.run(db.uow(), meta, number=number, lines=_entry_lines(entry, form))
+            lines, numbers = _entry_lines(entry, form)
+            made = entry.run(db.uow(), meta, number=number, lines=lines).get("generated_lots")
+            if made:  # the lots the lot rules named are shown on the page the receipt answers
+                return _detail(request, db, actor, path, number, made_lots=made)
         elif action == "edit" and path == "sales-orders":
             _edit_sale(db.uow(), meta, number, form)
         elif action == "edit" and path == "purchase-orders":
@@ -317,23 +347,31 @@ async def act(path: str, number: str, action: str, request: Request, db: DbDep,
         else:
             return Response(status_code=404)
     except DomainError as exc:
-        d = actor.redact(page.get(db.uow(), number))
-        return render(request, "doc.html", actor, status_code=exc.status, path=path, page=page,
-                      d=d, picks=_pick_list(db, path, d), putaway=_putaway(db, path, d),
-                      errors=errors_of(request, exc),
-                      values=form, conflict=conflict_of(exc),
-                      **document_lock(db, actor, path, d, take=action == "edit"))
+        errors = errors_of(request, exc)
+        return _detail(request, db, actor, path, number, take=action == "edit",
+                       status_code=exc.status, errors=errors, entry_action=action,
+                       line_errors=line_errors(errors, numbers), values=form,
+                       conflict=conflict_of(exc))
     return RedirectResponse(f"/docs/{path}/{number}", status_code=303)
 
 
-def _entry_lines(entry: Entry, form: dict[str, str]) -> list[Any]:
-    """Lines whose first field was filled in, e.g. qty_2=5 → line 2."""
+def _entry_lines(entry: Entry, form: dict[str, str]) -> tuple[list[Any], list[int]]:
+    """Lines whose first field (or serial field) was filled in, e.g. qty_2=5 → line 2, with
+    their numbers in that order. Scanned serials alone count as that many units."""
     first = entry.fields[0]
-    lines = []
+    named = (first, "serials") if entry.capture else (first,)
+    numbers: dict[int, None] = {}
     for key, value in form.items():
-        if key.startswith(f"{first}_") and value.strip() and key.split("_")[-1].isdigit():
-            n = int(key.split("_")[-1])
-            lines.append(entry.build(n, {f: form.get(f"{f}_{n}", "").strip() for f in entry.fields}))
+        head, _sep, tail = key.rpartition("_")
+        if head in named and tail.isdigit() and value.strip():
+            numbers[int(tail)] = None
+    lines = []
+    for n in numbers:
+        values = {f: form.get(f"{f}_{n}", "").strip() for f in entry.fields}
+        codes = serial_codes(form.get(f"serials_{n}")) if entry.capture else []
+        if codes and not values[first]:
+            values[first] = str(len(codes))
+        lines.append(entry.build(n, values, codes or None))
     if not lines:
         raise ValidationFailed.single("lines", "must have at least one line")
-    return lines
+    return lines, list(numbers)

@@ -40,6 +40,7 @@ FORMS: dict[str, tuple[str, list[Field], list[str]]] = {
                       Field("decimals", "Decimals", "number"),
                       Field("tracking", "Tracking", "select", ("none", "lot", "serial")),
                       Field("shelf_life_days", "Shelf life (days)", "number"),
+                      Field("warranty_days", "Warranty (days)", "number"),
                       Field("weight_kg", "Weight (kg)", "number"),
                       Field("volume_l", "Volume (L)", "number"),
                       Field("pack_size", "Pack size", "number"), Field("barcodes", "Barcodes"),
@@ -85,12 +86,15 @@ FORMS: dict[str, tuple[str, list[Field], list[str]]] = {
 
 
 def _values(form: Any, fields: list[Field], creating: bool) -> dict[str, Any]:
-    """Form strings to API-shaped values; empty optional inputs mean 'not set'."""
+    """Form strings to API-shaped values; empty optional inputs mean 'not set'. An edit leaves
+    alone a field the form did not post at all (an unticked checkbox posts nothing: false)."""
     values: dict[str, Any] = {}
     if creating:
         values["code"] = (form.get("code") or "").strip()
     for f in fields:
         raw = form.get(f.name)
+        if not creating and f.type != "bool" and f.name not in form:
+            continue
         if f.type == "bool":
             values[f.name] = raw == "on"
         elif f.name == "barcodes":

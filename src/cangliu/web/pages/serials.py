@@ -18,8 +18,10 @@ from cangliu.core.labels import MAX_LABELS
 from cangliu.core.permissions import Actor
 from cangliu.core.serials import gs1, lifecycle
 from cangliu.db.models import Location, Serial, SerialBatch, SerialRule, Sku
-from cangliu.services import labels, serials
+from cangliu.services import assemblies, labels, serials
+from cangliu.services.postings import Meta
 from cangliu.web.api.labels import PrintIn, labels_pdf
+from cangliu.web.api.work_orders import units_in_scope
 from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.i18n import translate
 from cangliu.web.pages.masterdata import _errors
@@ -31,19 +33,23 @@ router = APIRouter(include_in_schema=False)
 router.include_router(rules_router)
 Viewer = Annotated[Actor, page_permit("serial.view")]
 Creator = Annotated[Actor, page_permit("serial.create")]
+Editor = Annotated[Actor, page_permit("serial.edit")]
 PAGE = 50
 STATUS_LABELS = {"generated": "Generated (unused)", "in_stock": "In stock", "reserved": "Reserved",
-                 "in_transit": "In transit", "sold": "Sold", "returned": "Returned",
-                 "in_repair": "In repair", "scrapped": "Scrapped", "retired": "Retired"}
+                 "in_transit": "In transit", "sold": "Sold", "returned": "Returned by customer",
+                 "in_repair": "In repair", "installed": "Installed", "scrapped": "Scrapped",
+                 "retired": "Retired"}
 EVENT_LABELS = {"generated": "Generated", "received": "Received", "reserved": "Reserved",
                 "shipped": "Shipped", "transfer_out": "Transferred out",
-                "transfer_in": "Transferred in", "sold": "Sold", "returned": "Returned",
+                "transfer_in": "Transferred in", "sold": "Sold", "returned": "Returned by customer",
                 "repair_opened": "Repair opened", "repair_closed": "Repair closed",
                 "scrapped": "Scrapped", "retired": "Retired", "installed": "Installed",
-                "removed": "Removed", "status_changed": "Status changed"}
+                "removed": "Removed", "part_installed": "Part installed",
+                "part_removed": "Part removed", "status_changed": "Status changed"}
 DOC_PAGES = {"purchase_order": "/docs/purchase-orders/", "sales_order": "/docs/sales-orders/",
              "transfer": "/transfers/", "transfer_order": "/transfers/",
-             "serial_batch": "/serials/batches/", "scrap": "/docs/scrap/"}
+             "serial_batch": "/serials/batches/", "scrap": "/docs/scrap/",
+             "work_order": "/work-orders/", "repair_ticket": "/repairs/", "recall": "/recalls/"}
 GEN_FIELDS = ("sku", "count", "site", "line", "rule", "key")
 
 
@@ -241,15 +247,63 @@ async def batch_labels(number: str, request: Request, db: DbDep, actor: Viewer) 
 
 @router.get("/serials/{code}", response_model=None)
 def serial_page(code: str, request: Request, db: DbDep, actor: Viewer, sku: str | None = None,
-                order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest"
-                ) -> Response:
-    """One serial and its timeline (newest first unless asked otherwise)."""
+                order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
+                history: bool = False) -> Response:
+    """One serial and its timeline (newest first unless asked otherwise), its components
+    (``history``: with those removed) and the unit it sits in."""
     try:
-        with db.read() as session:
-            serial = serials.get_serial(session, code, sku=sku, scope=actor.sites("serial.view"))
+        return _serial_view(request, db, actor, code, sku=sku, order=order, history=history)
     except NotFound:
         return _missing(request, db, actor, code, [])
     except ValidationFailed:  # the code exists under several SKUs: list them to choose
         return RedirectResponse(f"/serials?q={quote(code, safe='')}", status_code=303)
+
+
+def _serial_view(request: Request, db: DbDep, actor: Actor, code: str, *, sku: str | None = None,
+                 order: str = "newest", history: bool = False, errors: list[FieldError] | None = None,
+                 status_code: int = 200) -> HTMLResponse:
+    with db.read() as session:
+        serial = serials.get_serial(session, code, sku=sku, scope=actor.sites("serial.view"))
+        row = assemblies.serial_named(session, code, field_name="code", sku=serial["sku"])
+        parts = assemblies.children(session, row.id, history=history)
+        sites = _sites(session, actor.sites("serial.edit")) if actor.can("serial.edit") else []
     events = serial["events"] if order == "oldest" else list(reversed(serial["events"]))
-    return _page(request, "serial.html", actor, serial=serial, events=events, order=order)
+    return _page(request, "serial.html", actor, status_code=status_code, serial=serial,
+                 events=events, order=order, parts=parts, history=history, edit_sites=sites,
+                 can_edit=actor.can("serial.edit"), fates=assemblies.FATES, errors=errors or [])
+
+
+@router.post("/serials/{code}/install", response_model=None)
+async def install(code: str, request: Request, db: DbDep, actor: Editor) -> Response:
+    """Install a component (child code) in this unit."""
+    return await _assembly(code, "install", request, db, actor)
+
+
+@router.post("/serials/{code}/remove", response_model=None)
+async def remove(code: str, request: Request, db: DbDep, actor: Editor) -> Response:
+    """Take one of this unit's components out (fate, site, reason)."""
+    return await _assembly(code, "remove", request, db, actor)
+
+
+async def _assembly(code: str, action: str, request: Request, db: DbDep, actor: Actor) -> Response:
+    """A refusal shows the unit's page again with why."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")), actor)
+    values = {k: str(form.get(k) or "").strip() for k in ("child", "fate", "site", "reason", "key")}
+    child, problems = scanned_code(values["child"])
+    meta = Meta(actor, idempotency_key=values["key"] or None)
+    try:
+        if child is None:
+            raise ValidationFailed(problems or [FieldError("child", "is required")])
+        units_in_scope(db, request, actor, code, child)
+        if action == "install":
+            assemblies.install(db.uow(), meta, parent=code, child=child)
+        else:
+            in_scope(db, request, actor, "serial.edit", values["site"] or None)
+            assemblies.remove(db.uow(), meta, child=child, fate=values["fate"],
+                              site=values["site"] or None, reason=values["reason"])
+    except DomainError as exc:
+        status = exc.status if exc.status != 400 else 422
+        return _serial_view(request, db, actor, code, errors=_errors(locale_of(request), exc),
+                            status_code=status)
+    return RedirectResponse(f"/serials/{quote(code, safe='')}", status_code=303)

@@ -13,7 +13,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.services import masterdata, transfers
 from cangliu.services.postings import Meta
-from cangliu.services.transfers import DestinationIn, ReceiptLineIn, TransferLineIn
+from cangliu.services.transfers import DestinationIn, ReceiptLineIn, ShipSerialsIn, TransferLineIn
 from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.i18n import translate
 from cangliu.web.pages.locks import conflict_of, document_lock
@@ -46,6 +46,23 @@ def errors_of(request: Request, exc: DomainError) -> list[FieldError]:
     if isinstance(exc, ValidationFailed):
         return [FieldError(e.field, translate(locale, e.message, **e.params)) for e in exc.errors]
     return [FieldError("", translate(locale, exc.message, **exc.params))]
+
+
+def serial_codes(text: str | None) -> list[str]:
+    """The codes of a serial field, one per line as a scanner types them. Only line feeds
+    split: GS1 content keeps its group separators (which ``str.splitlines`` would split on)."""
+    return [c.strip(" \t\r") for c in (text or "").split("\n") if c.strip(" \t\r")]
+
+
+def line_errors(errors: list[FieldError], numbers: list[int]) -> dict[int, list[str]]:
+    """The messages of the fields ``lines[i]…`` by the number of the line submitted i-th, to
+    show each next to its line."""
+    found: dict[int, list[str]] = {}
+    for e in errors:
+        head = e.field.split("]")[0]
+        if head.startswith("lines[") and head[6:].isdigit() and int(head[6:]) < len(numbers):
+            found.setdefault(numbers[int(head[6:])], []).append(e.message)
+    return found
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -169,9 +186,20 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: CanA
     check_csrf(request, str(form.get("csrf_token", "")))
     meta = Meta(actor, reason=str(form.get("reason", "")),
                 idempotency_key=str(form.get("key") or "") or None)
+    numbers: list[int] = []
     try:
         if action == "receive":
-            transfers.receive_transfer(db.uow(), meta, number=number, lines=_receipt_lines(form))
+            lines = _receipt_lines(form)
+            numbers = [ln.line_no for ln in lines]
+            done = transfers.receive_transfer(db.uow(), meta, number=number, lines=lines)
+            if done["serials_missing"] or done["serials_extra"]:
+                return render(request, "transfer.html", actor, t=done, errors=[], report=done,
+                              **document_lock(db, actor, "transfers", done, take=False))
+        elif action == "ship" and any(k.startswith("serials_") for k in form):
+            order = transfers.get_transfer(db.uow(), number)["lines"]
+            numbers = [ln["line_no"] for ln in order]
+            transfers.ship_transfer(db.uow(), meta, number=number, lines=[
+                ShipSerialsIn(n, serial_codes(str(form.get(f"serials_{n}", "")))) for n in numbers])
         elif action == "edit":
             _edit(db, meta, number, form)
         elif action in ACTIONS:
@@ -180,9 +208,11 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: CanA
             return Response(status_code=404)
     except DomainError as exc:
         t = transfers.get_transfer(db.uow(), number)
+        errors = errors_of(request, exc)
         return render(request, "transfer.html", actor, status_code=exc.status, t=t,
-                      errors=errors_of(request, exc), conflict=conflict_of(exc),
-                      values={k: str(v) for k, v in form.items()} if action == "edit" else {},
+                      errors=errors, conflict=conflict_of(exc), entry_action=action,
+                      values={k: str(v) for k, v in form.items()},
+                      line_errors=line_errors(errors, numbers),
                       **document_lock(db, actor, "transfers", t, take=action == "edit"))
     return RedirectResponse(f"/transfers/{number}", status_code=303)
 
@@ -199,16 +229,20 @@ def _edit(db: Any, meta: Meta, number: str, form: Any) -> None:
 
 
 def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
-    """The lines the clerk filled in (received / damaged / shortage per line number)."""
+    """The lines the clerk filled in (received / damaged / shortage per line number, and the
+    serials scanned); scanned serials alone count as that many units received."""
     lines = []
     for key in form:
         if key.startswith("received_"):
             n = key.removeprefix("received_")
             values = [str(form.get(f"{kind}_{n}") or "").strip() or "0"
                       for kind in ("received", "damaged", "shortage")]
+            codes = serial_codes(str(form.get(f"serials_{n}", "")))
+            if codes and all(v == "0" for v in values):
+                values[0] = str(len(codes))
             if any(v != "0" for v in values) and n.isdigit():
                 received, damaged, shortage = values
-                lines.append(ReceiptLineIn(int(n), received, damaged, shortage))
+                lines.append(ReceiptLineIn(int(n), received, damaged, shortage, codes or None))
     if not lines:
         raise ValidationFailed.single("lines", "give a received, damaged or shortage quantity")
     return lines

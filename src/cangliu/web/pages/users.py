@@ -8,11 +8,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from cangliu.core.errors import Conflict, DomainError, FieldError
+from cangliu.core.errors import Conflict, DomainError, FieldError, ValidationFailed
 from cangliu.core.permissions import ACTIONS, FIELD_GROUPS, RESOURCES, Actor
 from cangliu.services import auth, masterdata, roles, users
 from cangliu.web.api.users import AssignmentsIn, RoleIn, RoleUpdate, UserIn, UserUpdate
-from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.deps import DbDep, check_csrf, client_of, page_permit
 from cangliu.web.pages.masterdata import _errors as field_errors
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
@@ -123,6 +123,20 @@ async def update_role(code: str, request: Request, db: DbDep, actor: CanEdit
     return RedirectResponse(f"/admin/roles/{code}?saved=1", status_code=303)
 
 
+@router.post("/admin/roles/{code}/delete", response_model=None)
+async def delete_role(code: str, request: Request, db: DbDep, actor: CanEdit
+                      ) -> HTMLResponse | RedirectResponse:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")), actor)
+    try:
+        users.delete_role(db.uow(), actor, code)
+    except DomainError as exc:
+        role = roles.get_role(db.uow(), code)
+        return _role_form(request, actor, role, role, field_errors(locale_of(request), exc),
+                          exc.status)
+    return RedirectResponse("/admin/roles?deleted=1", status_code=303)
+
+
 # --- users ---------------------------------------------------------------------------------------
 
 def _users_list(request: Request, db: DbDep, actor: Actor, *, q: str | None,
@@ -200,6 +214,22 @@ async def update_user(username: str, request: Request, db: DbDep, actor: CanEdit
         return _user_form(request, db, actor, username,
                           errors=field_errors(locale_of(request), exc), status_code=status)
     return RedirectResponse(f"/admin/users/{username}?saved=1", status_code=303)
+
+
+@router.post("/admin/users/{username}/password", response_model=None)
+async def reset_password(username: str, request: Request, db: DbDep, actor: CanEdit
+                         ) -> HTMLResponse | RedirectResponse:
+    form = await _posted(request, actor)
+    new, again = str(form.get("new_password") or ""), str(form.get("new_password_again") or "")
+    try:
+        if new != again:
+            raise ValidationFailed.single("new_password_again", "does not match the new password")
+        users.reset_password(db.uow(), actor, username, new_password=new,
+                             client=client_of(request))
+    except DomainError as exc:
+        return _user_form(request, db, actor, username, status_code=exc.status,
+                          errors=field_errors(locale_of(request), exc))
+    return RedirectResponse(f"/admin/users/{username}?password_reset=1", status_code=303)
 
 
 def _assignment_values(form: FormData) -> list[dict[str, Any]]:

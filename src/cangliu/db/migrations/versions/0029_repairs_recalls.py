@@ -31,6 +31,7 @@ def _serial_states(states: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     _serial_states(NEW_STATES)
+    op.create_index("ix_serial_event_kind_at", "serial_event", ["kind", "at"])
     op.create_table(
         "work_order",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -310,6 +311,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_serial_event_kind_at", table_name="serial_event")
     _serial_states(OLD_STATES)
     with op.batch_alter_table("sku", schema=None) as batch_op:
         batch_op.drop_column("warranty_days")
