@@ -22,6 +22,9 @@ Text = Annotated[str, Field(max_length=200)]
 Measure = Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=6)]
 
 
+EMAIL = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"  # empty, or one @ and a dot after it
+
+
 class CategoryIn(Strict):
     name: Name
     name_en: Text = ""
@@ -79,7 +82,7 @@ class PartnerIn(Strict):
     name: Name
     contact: Text = ""
     phone: Annotated[str, Field(max_length=40)] = ""
-    email: Annotated[str, Field(max_length=200, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")] = ""
+    email: Annotated[str, Field(max_length=200, pattern=EMAIL)] = ""
     address: Text = ""
     active: bool = True
 

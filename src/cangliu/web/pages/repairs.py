@@ -30,15 +30,18 @@ LABELS = {
     "open": "Open", "in_progress": "In progress", "closed": "Closed", "cancelled": "Cancelled",
     "in_warranty": "In warranty", "out_of_warranty": "Out of warranty",
     "unknown": "Warranty unknown", "diagnose": "Diagnosis", "repair": "Repair",
-    "replace_part": "Part replaced", "test": "Test", "note": "Note", "returned": "Returned",
+    "replace_part": "Part replaced", "test": "Test", "note": "Note",
     "scrapped": "Scrapped", "repaired": "Repaired", **SERIAL_LABELS, "installed": "Installed",
 }
+# What became of a replaced part.
+FATE_LABELS = {"returned": "Returned to its supplier", "scrapped": "Scrapped"}
 FILTERS = ("status", "warranty", "sku", "serial", "customer", "site", "q")
 
 
 def _page(request: Request, name: str, actor: Actor, status_code: int = 200,
           **context: Any) -> HTMLResponse:
-    return render(request, name, actor, status_code=status_code, labels=LABELS, **context)
+    return render(request, name, actor, status_code=status_code, labels=LABELS,
+                  fate_labels=FATE_LABELS, **context)
 
 
 @router.get("/repairs", response_class=HTMLResponse)
