@@ -30,7 +30,7 @@ def test_thresholds_are_read_overridden_and_refreshed_through_the_api(app, api, 
     assert s1["inputs"]["route"] == "WH→S1" and s1["explanation"].endswith(
         "by default for WH→S1 (transfers into S1: 0 of 3 needed)")
     # Ninety days of history: backtested, MASE and bias beside the levels.
-    assert s1["mase"] > 0 and abs(s1["bias"]) < 0.15  # the alternating pattern, by weekday
+    assert s1["mase"] > 0 and abs(s1["bias"]) < 0.15  # moves with the day the history ends
     assert (s1["inputs"]["lifecycle"], s1["inputs"]["xyz"]) == ("new", "X")
     assert [i["site"] for i in sm2.get("/api/v1/thresholds").json()["items"]] == []  # S2 only
     assert clerk.get("/api/v1/thresholds").status_code == 403
