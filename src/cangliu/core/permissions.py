@@ -33,6 +33,7 @@ RESOURCES: Final[Mapping[str, tuple[str, ...]]] = {
     "settings": ("view", "edit"),
     "user": ("view", "create", "edit"),
     "audit": ("view", "export"),
+    "alert": ("view", "edit"),  # see alerts in scope; edit: acknowledge and resolve them
 }
 ALL_PERMISSIONS: Final = frozenset(f"{r}.{a}" for r, actions in RESOURCES.items() for a in actions)
 
@@ -76,38 +77,40 @@ BUILTIN_ROLES: Final[tuple[BuiltinRole, ...]] = (
     BuiltinRole("admin", "管理员", "Administrator", ALL_PERMISSIONS),
     BuiltinRole("purchaser", "采购员", "Purchaser", _grant({
         "purchase": "view create edit cancel export", "supplier": "view create edit export",
-        "stock": "view", "planning": "view", "report": "view", "serial": "view", **_MASTER_VIEW})),
+        "stock": "view", "planning": "view", "report": "view", "serial": "view", "alert": "view",
+        **_MASTER_VIEW})),
     BuiltinRole("purchasing_manager", "采购经理", "Purchasing manager", _grant({
         "purchase": "view create edit approve cancel export", "supplier": "view create edit export",
-        "stock": "view export", "planning": "*", "report": "*", "serial": "view", **_MASTER_VIEW})),
+        "stock": "view export", "planning": "*", "report": "*", "serial": "view", "alert": "*",
+        **_MASTER_VIEW})),
     BuiltinRole("clerk", "仓库员", "Warehouse clerk", _grant({
         "purchase": "view post", "sales": "view post", "transfer": "view create edit post",
         "count": "view create edit post", "scrap": "view create post", "stock": "view create",
-        "serial": "view create", **_MASTER_VIEW}),
+        "serial": "view create", "alert": "view edit", **_MASTER_VIEW}),
         hidden=frozenset({"cost", "valuation", "margin"}), readonly=frozenset({"price"})),
     BuiltinRole("sales", "销售员", "Salesperson", _grant({
         "sales": "view create edit cancel export", "customer": "view create edit export",
-        "stock": "view", "serial": "view", **_MASTER_VIEW}),
+        "stock": "view", "serial": "view", "alert": "view", **_MASTER_VIEW}),
         hidden=frozenset({"cost", "valuation", "margin"})),
     BuiltinRole("finance", "财务", "Finance", _grant({
         "finance": "*", "report": "*", "purchase": "view export", "sales": "view export",
         "scrap": "view approve export", "supplier": "view", "customer": "view",
-        "stock": "view export", **_MASTER_VIEW})),
+        "stock": "view export", "alert": "view", **_MASTER_VIEW})),
     BuiltinRole("store_manager", "门店经理", "Store manager", _grant({
         "sales": "view create edit post approve cancel", "transfer": "view create edit post approve cancel",
         "count": "view create edit post approve", "scrap": "view create approve",
         "purchase": "view", "stock": "view create", "planning": "view", "customer": "view",
-        "report": "view", "serial": "view", **_MASTER_VIEW})),
+        "report": "view", "serial": "view", "alert": "*", **_MASTER_VIEW})),
     BuiltinRole("regional_manager", "区域经理", "Regional manager", _grant({
         "purchase": "view approve export", "sales": "view approve export",
         "transfer": "view create edit approve cancel export", "count": "view approve export",
         "scrap": "view approve export", "stock": "view export", "planning": "*", "report": "*",
-        "supplier": "view", "customer": "view", **_MASTER_VIEW})),
+        "supplier": "view", "customer": "view", "alert": "*", **_MASTER_VIEW})),
     BuiltinRole("inventory_director", "库存总监", "Inventory director", _grant({
         "purchase": "view approve cancel export", "sales": "view approve cancel export",
         "transfer": "view create edit approve cancel export", "count": "view approve cancel export",
         "scrap": "view approve cancel export", "stock": "*", "planning": "*", "report": "*",
-        "settings": "view", "serial": "view export",
+        "settings": "view", "serial": "view export", "alert": "*",
         "supplier": "view export", "customer": "view export", "sku": "view export",
         "site": "view export"})),
 )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapper, ORMExecuteState, Session, UOWTransaction, obj
 from sqlalchemy.orm.attributes import instance_state
 
 from cangliu.core.permissions import Actor
+from cangliu.db import outbox
 from cangliu.db.base import Base
 from cangliu.db.models import AuditEvent, AuditHead
 
@@ -32,7 +33,7 @@ from cangliu.db.models import AuditEvent, AuditHead
 NOT_AUDITED = frozenset({
     "stock_move", "stock_balance", "reservation", "idempotency_record", "sku_cost", "cost_layer",
     "demand_day", "number_counter", "user_session", "security_event", "audit_event", "audit_head",
-    "notification",
+    "notification", "outbox_event", "delivery", "alert",
     # Serials are written in bulk; their own history is serial_event. A recall's unit list is
     # frozen in bulk too (the recall itself is audited, each hold is a serial event).
     "serial", "serial_event", "serial_counter", "recall_unit",
@@ -338,12 +339,15 @@ def _lock_head(conn: Connection) -> tuple[int, str]:
 
 
 def _before_commit(session: Session) -> None:
+    """Append the transaction's changes to the audit chain and its events to the outbox."""
     session.flush()  # the changes not flushed yet are captured now
     pending: dict[Any, Change] = session.info.pop(PENDING, {})
+    clock: Callable[[], datetime] = session.info[CLOCK]
+    at = clock()
+    outbox.write(session, at, pending.values())
     if not pending:
         return
-    clock: Callable[[], datetime] = session.info[CLOCK]
-    at, who = clock(), current()
+    who = current()
     conn = session.connection()
     last_id, prev = _lock_head(conn)
     rows = []
@@ -367,6 +371,7 @@ def _json(values: dict[str, Any] | None) -> str | None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
+    outbox.forget(session)
 
 
 class AuditedSession(Session):
@@ -377,3 +382,4 @@ event.listen(AuditedSession, "after_flush", _after_flush)
 event.listen(AuditedSession, "do_orm_execute", _on_execute)
 event.listen(AuditedSession, "before_commit", _before_commit)
 event.listen(AuditedSession, "after_rollback", _after_rollback)
+event.listen(AuditedSession, "after_commit", outbox.after_commit)

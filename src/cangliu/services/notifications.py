@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cangliu.core.errors import NotFound
 from cangliu.core.permissions import Actor
+from cangliu.db import outbox
 from cangliu.db.models import Notification
 from cangliu.db.uow import UnitOfWork
 
@@ -28,6 +29,8 @@ def notify(session: Session, at: datetime, recipients: Iterable[int], *, kind: s
     session.add_all(Notification(user_id=u, kind=kind, title=title, params=encoded,
                                  body=body[:2000], link=link[:200], created_at=at, read_at=None)
                     for u in users)
+    if users:
+        outbox.emit(session, "notification.created", {"users": users, "kind": kind})
     return len(users)
 
 

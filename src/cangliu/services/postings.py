@@ -14,6 +14,7 @@ from cangliu.core.ledger import Free, Move, StockStatus
 from cangliu.core.locations import LocationKind, holds_stock
 from cangliu.core.permissions import Actor
 from cangliu.core.valuation import value_of
+from cangliu.db import outbox
 from cangliu.db.models import Location, Sku, StockBalance
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
@@ -114,6 +115,11 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
     } for i, m in enumerate(moves)]
     repo.insert_moves(session, rows)
     check_open(uow, occurred)  # after the insert: see periods.check_open
+    outbox.note_posting(session, {
+        "ref": ref, "operation": operation, "user": meta.actor.username,
+        "document_type": meta.document_type, "document_number": meta.document_number,
+        "reason": meta.reason[:200], "occurred_at": occurred.isoformat(),
+        "value": _text(sum((abs(v) for v in values if v is not None), Decimal(0)))})
     return {
         "ref": ref, "operation": operation, "occurred_at": occurred.isoformat(),
         "moves": [{

@@ -21,12 +21,15 @@ from cangliu.core.errors import DomainError
 from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.services import auth, roles
-from cangliu.web import problems
+from cangliu.web import problems, sse
+from cangliu.web.api import alerts as alerts_api
 from cangliu.web.api import approvals as approvals_api
 from cangliu.web.api import audit as audit_api
 from cangliu.web.api import auth as auth_api
+from cangliu.web.api import channels as channels_api
 from cangliu.web.api import collab as collab_api
 from cangliu.web.api import counts as counts_api
+from cangliu.web.api import dashboard as dashboard_api
 from cangliu.web.api import finance as finance_api
 from cangliu.web.api import history as history_api
 from cangliu.web.api import labels as labels_api
@@ -40,6 +43,7 @@ from cangliu.web.api import promotions as promotions_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import recalls as recalls_api
 from cangliu.web.api import repairs as repairs_api
+from cangliu.web.api import reports as reports_api
 from cangliu.web.api import sales as sales_api
 from cangliu.web.api import serial_analytics as serial_analytics_api
 from cangliu.web.api import serials as serials_api
@@ -52,11 +56,14 @@ from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
 from cangliu.web.i18n import translate
 from cangliu.web.pages import account as account_pages
+from cangliu.web.pages import alerts as alert_pages
 from cangliu.web.pages import approval_policies as approval_policy_pages
 from cangliu.web.pages import approvals as approval_pages
 from cangliu.web.pages import audit as audit_pages
 from cangliu.web.pages import calendar_events as calendar_event_pages
+from cangliu.web.pages import channels as channel_pages
 from cangliu.web.pages import collab as collab_pages
+from cangliu.web.pages import dashboard as dashboard_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
 from cangliu.web.pages import labels as label_pages
@@ -69,6 +76,7 @@ from cangliu.web.pages import planning_settings as planning_settings_pages
 from cangliu.web.pages import promotions as promotion_pages
 from cangliu.web.pages import recalls as recall_pages
 from cangliu.web.pages import repairs as repair_pages
+from cangliu.web.pages import reports as report_pages
 from cangliu.web.pages import returns as return_pages
 from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import serial_analytics as serial_analytics_pages
@@ -121,12 +129,14 @@ class Background(Protocol):
 
 
 @asynccontextmanager
-async def _lifespan(background: Background | None, _app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(background: Background | None, app: FastAPI) -> AsyncIterator[None]:
     if background is not None:
         background.start()
     try:
         yield
     finally:
+        if getattr(app.state, "broadcaster", None) is not None:
+            app.state.broadcaster.close()
         if background is not None:
             background.stop()
 
@@ -202,5 +212,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(serial_pages.router)
     app.include_router(lots_api.router)
     app.include_router(lot_pages.router)
+    app.include_router(sse.router)
+    for module in (alerts_api, alert_pages, channels_api, channel_pages, dashboard_api,
+                   dashboard_pages, reports_api, report_pages):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

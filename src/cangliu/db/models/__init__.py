@@ -26,6 +26,14 @@ from cangliu.db.models.documents import (
     TransferLine,
     TransferOrder,
 )
+from cangliu.db.models.events import (
+    Alert,
+    AlertRule,
+    AlertSubscription,
+    Channel,
+    Delivery,
+    OutboxEvent,
+)
 from cangliu.db.models.history import RecordVersion
 from cangliu.db.models.labels import LabelTemplate
 from cangliu.db.models.ledger import (
@@ -71,6 +79,9 @@ from cangliu.db.models.serials import (
 from cangliu.db.models.system import Setting
 
 __all__ = [
+    "Alert",
+    "AlertRule",
+    "AlertSubscription",
     "Allocation",
     "ApiToken",
     "AppUser",
@@ -84,8 +95,10 @@ __all__ = [
     "Barcode",
     "CalendarEvent",
     "Category",
+    "Channel",
     "Customer",
     "CustomerPrice",
+    "Delivery",
     "DemandDay",
     "DocumentComment",
     "EditLock",
@@ -97,6 +110,7 @@ __all__ = [
     "Notification",
     "NumberCounter",
     "OpenItem",
+    "OutboxEvent",
     "Payment",
     "PlanningSuggestion",
     "Promotion",
@@ -140,3 +154,4 @@ __all__ = [
     "WorkOrder",
     "WorkOrderComponent",
 ]
+from cangliu.db.models import kpis, reports  # noqa: F401  (their tables register with Base)

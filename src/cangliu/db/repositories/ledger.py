@@ -10,6 +10,7 @@ from sqlalchemy import Table, and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cangliu.core.ledger import BalanceKey, StockStatus
+from cangliu.db import outbox
 from cangliu.db.models import Location, Lot, Reservation, StockBalance, StockMove
 from cangliu.db.types import Exact
 
@@ -96,6 +97,12 @@ def take_from_balance(session: Session, key: BalanceKey, qty: Decimal, loc: Loca
     add_to_balance(session, key, -qty, loc, allow_negative)
 
 
+def touched(session: Session, sku_id: int, site_id: int | None) -> None:
+    """Note a changed balance of a site for the transaction's ``stock.changed`` event."""
+    if site_id is not None:
+        session.info.setdefault(outbox.TOUCHED, set()).add((sku_id, site_id))
+
+
 def apply_deltas(session: Session, deltas: Sequence[tuple[BalanceKey, Decimal]],
                  locations: dict[int, LocationInfo], negative_sites: set[int]) -> None:
     """Apply net changes in the given (sorted) key order so concurrent postings lock alike.
@@ -106,6 +113,7 @@ def apply_deltas(session: Session, deltas: Sequence[tuple[BalanceKey, Decimal]],
     adds: list[dict[str, Any]] = []
     for key, delta in deltas:
         loc = locations[key[1]]
+        touched(session, key[0], loc.site_id)
         allow_negative = loc.site_id in negative_sites
         if delta > 0:
             adds.append(_balance_row(key, delta, loc, allow_negative))
@@ -163,6 +171,7 @@ def hold(session: Session, sku_id: int, location_id: int, lot: str, wanted: Deci
     take: Decimal = min(wanted, row.qty - row.reserved)
     if take <= 0:
         return Decimal(0)
+    _touched_at(session, sku_id, location_id)
     session.execute(update(StockBalance).where(*key)
                     .values(reserved=StockBalance.reserved + take, version=StockBalance.version + 1)
                     .execution_options(synchronize_session=False))
@@ -173,10 +182,19 @@ def hold_exactly(session: Session, sku_id: int, location_id: int, lot: str, qty:
     """Reserve exactly ``qty`` at one balance if that much is free: one guarded UPDATE."""
     result = session.execute(_HOLD, {"key_sku": sku_id, "key_location": location_id,
                                      "key_lot": lot, "hold_qty": qty})
-    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    _touched_at(session, sku_id, location_id)
+    return True
+
+
+def _touched_at(session: Session, sku_id: int, location_id: int) -> None:
+    location = session.get(Location, location_id)
+    touched(session, sku_id, location.site_id if location else None)
 
 
 def unhold(session: Session, sku_id: int, location_id: int, lot: str, qty: Decimal) -> None:
+    _touched_at(session, sku_id, location_id)
     session.execute(
         update(StockBalance)
         .where(StockBalance.sku_id == sku_id, StockBalance.location_id == location_id,

@@ -1,0 +1,3 @@
+"""placeholder"""
+
+from cangliu.db.base import Base  # noqa: F401

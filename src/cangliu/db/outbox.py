@@ -1,0 +1,116 @@
+"""The outbox: every committed change leaves domain events in ``outbox_event``, written in the
+same transaction as the change, so an event exists exactly when its change was committed.
+
+Services name what happened with ``emit`` (a posting: ``stock.changed``); every audited row
+change also becomes a ``record.changed`` event naming the record (a document's line names its
+document). On PostgreSQL the commit also sends ``NOTIFY cangliu_outbox, '<last id>'`` so other
+processes learn of it at once; in this process ``on_commit`` hooks are called after the commit.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session
+
+from cangliu.db.models import Location, OutboxEvent, Sku
+
+TABLE: Table = OutboxEvent.__table__  # type: ignore[assignment]
+CHANNEL = "cangliu_outbox"
+PENDING = "outbox_pending"
+TOUCHED = "outbox_touched"  # {(sku_id, site_id)} whose balances the transaction changed
+POSTINGS = "outbox_postings"  # what the transaction's postings were (operation, document …)
+WROTE = "outbox_wrote"
+NOTIFY = "outbox_notify"  # session.info flag: send NOTIFY on PostgreSQL (default on)
+
+# Called with the last event id after a transaction that wrote events commits (in-process wake-up).
+_hooks: list[Callable[[int], None]] = []
+
+
+class Change(Protocol):
+    action: str
+    entity: str
+    key: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def emit(session: Session, kind: str, payload: dict[str, Any]) -> None:
+    """Record an event to be written when ``session`` commits (dropped if it rolls back)."""
+    session.info.setdefault(PENDING, []).append((kind, payload))
+
+
+def on_commit(hook: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``hook(last_id)`` after each commit that wrote events; answers the unsubscribe."""
+    _hooks.append(hook)
+    return lambda: _hooks.remove(hook) if hook in _hooks else None
+
+
+def record_events(changes: Iterable[Change]) -> list[tuple[str, dict[str, Any]]]:
+    """One ``record.changed`` per changed record; a line's change is its document's change."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in changes:
+        entity, key = change.entity, change.key
+        if "#" in key and entity.endswith("_line"):
+            entity, key = entity.removesuffix("_line"), key.split("#", 1)[0]
+            action = "update"
+        else:
+            action = change.action
+        status = (change.after or {}).get("status")
+        found = seen.setdefault((entity, key), {"entity": entity, "key": key, "action": action})
+        if status is not None:
+            found["status"] = status
+    return [("record.changed", payload) for payload in seen.values()]
+
+
+def note_posting(session: Session, posting: dict[str, Any]) -> None:
+    """Describe a posting in the transaction's ``stock.changed`` event."""
+    session.info.setdefault(POSTINGS, []).append(posting)
+
+
+def stock_event(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """One ``stock.changed`` naming every (SKU, site) whose balances changed, with the postings.
+    The codes come from the session's identity map: the posting has just loaded those rows."""
+    pairs: set[tuple[int, int]] = session.info.pop(TOUCHED, set())
+    postings = session.info.pop(POSTINGS, [])
+    if not pairs:
+        return []
+    skus = {i: session.get(Sku, i) for i in {p[0] for p in pairs}}
+    sites = {i: session.get(Location, i) for i in {p[1] for p in pairs}}
+    lines = sorted({(s.code, t.code, v) for k, v in pairs
+                    if (s := skus[k]) is not None and (t := sites[v]) is not None})
+    return [("stock.changed", {"lines": [{"sku": a, "site": b, "site_id": c} for a, b, c in lines],
+                               "postings": postings})]
+
+
+def write(session: Session, at: datetime, changes: Iterable[Change]) -> None:
+    """Write the transaction's events; called just before it commits."""
+    events = session.info.pop(PENDING, []) + stock_event(session) + record_events(changes)
+    if not events:
+        return
+    conn = session.connection()
+    ids = conn.execute(insert(TABLE).returning(TABLE.c.id), [
+        {"at": at, "kind": kind, "dispatched_at": None, "attempts": 0, "error": "",
+         "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)}
+        for kind, payload in events]).scalars().all()
+    last = max(ids)
+    if conn.dialect.name == "postgresql" and session.info.get(NOTIFY, True):
+        conn.execute(select(func.pg_notify(CHANNEL, str(last))))
+    session.info[WROTE] = last
+
+
+def after_commit(session: Session) -> None:
+    last = session.info.pop(WROTE, None)
+    if last is None:
+        return
+    for hook in list(_hooks):
+        hook(last)
+
+
+def forget(session: Session) -> None:
+    """A rollback drops the events it would have written."""
+    for key in (PENDING, TOUCHED, POSTINGS):
+        session.info.pop(key, None)
+    session.info.pop(WROTE, None)

@@ -1,0 +1,222 @@
+"""Events out of the outbox: the dispatcher that hands each event, at least once, to the consumers
+that must see it (alert evaluation, the webhook fan-out), the tail that browsers read, and the
+wake-up that tells a process new events were committed.
+
+Dispatch takes the undispatched events in id order, calls every consumer for each inside a
+savepoint and stamps the event dispatched, all in one transaction per batch: a crash before the
+commit leaves the batch to be taken again, so consumers are idempotent (a delivery is queued
+once per channel and event, an alert is opened once per rule and key). One process dispatches at
+a time (a transaction-scoped advisory lock on PostgreSQL; SQLite writers are serialised anyway).
+
+Wake-up: ``Waker`` listens on PostgreSQL's ``cangliu_outbox`` channel with one connection per
+process, and is also poked by this process's own commits; waiters fall back to polling.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from cangliu.db import outbox
+from cangliu.db.models import OutboxEvent
+from cangliu.db.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a consumer failing this often on one event gives up on it (logged on the event)
+DISPATCH_LOCK = 0x63616E67  # advisory lock key: one dispatcher at a time across processes
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    kind: str
+    payload: dict[str, Any]
+
+
+# A consumer: called with the dispatcher's session, the event and the time; must be idempotent.
+Consumer = Callable[[Session, Event, datetime], None]
+
+
+def _event(row: Any) -> Event:
+    return Event(row.id, row.at, row.kind, json.loads(row.payload))
+
+
+def consumers() -> list[tuple[str, Consumer]]:
+    """Who sees every event: alert evaluation, then the webhook fan-out."""
+    from cangliu.services import alerts, deliveries
+
+    return [("alerts", alerts.on_event), ("webhooks", deliveries.on_event)]
+
+
+def _leader(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(DISPATCH_LOCK))))
+
+
+def dispatch(uow: UnitOfWork, *, batch: int = 200,
+             to: Sequence[tuple[str, Consumer]] | None = None) -> int:
+    """Dispatch up to ``batch`` events; answers how many were taken (0: none, or another process
+    is dispatching)."""
+    handlers = consumers() if to is None else to
+    with uow:
+        session, now = uow.session, uow.now()
+        if not _leader(session):
+            return 0
+        rows = list(session.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+                                    .order_by(OutboxEvent.id).limit(batch)))
+        for row in rows:
+            errors = _consume(session, _event(row), now, handlers)
+            row.attempts += 1
+            row.error = "; ".join(errors)[:2000]
+            if not errors or row.attempts >= MAX_ATTEMPTS:
+                row.dispatched_at = now
+        uow.commit()
+    return len(rows)
+
+
+def _consume(session: Session, event: Event, now: datetime,
+             handlers: Sequence[tuple[str, Consumer]]) -> list[str]:
+    errors = []
+    for name, handler in handlers:
+        try:
+            with session.begin_nested():
+                handler(session, event, now)
+        except Exception as exc:
+            log.exception("consumer %s failed on event %s", name, event.id)
+            errors.append(f"{name}: {exc}")
+    return errors
+
+
+def dispatch_all(db: Database, *, batch: int = 200) -> int:
+    """Dispatch until nothing is left (or another process has the lock)."""
+    total = 0
+    while taken := dispatch(db.uow(), batch=batch):
+        total += taken
+    return total
+
+
+def pending(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(OutboxEvent)
+                              .where(OutboxEvent.dispatched_at.is_(None))) or 0)
+
+
+def last_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(OutboxEvent.id))) or 0)
+
+
+def after(session: Session, last: int, *, also: Sequence[int] = (), limit: int = 500
+          ) -> list[Event]:
+    """Committed events after ``last`` (and the ids in ``also``), oldest first."""
+    where = OutboxEvent.id > last
+    if also:
+        where = where | OutboxEvent.id.in_(list(also))
+    query = (select(OutboxEvent.id, OutboxEvent.at, OutboxEvent.kind, OutboxEvent.payload)
+             .where(where).order_by(OutboxEvent.id).limit(limit))
+    return [_event(r) for r in session.execute(query)]
+
+
+def purge(uow: UnitOfWork, *, before: datetime) -> int:
+    """Forget dispatched events older than ``before`` (browsers catch up over minutes, not days)."""
+    with uow:
+        result = uow.session.execute(
+            text("DELETE FROM outbox_event WHERE dispatched_at IS NOT NULL AND at < :before "
+                 "AND id NOT IN (SELECT event_id FROM delivery WHERE event_id IS NOT NULL)"),
+            {"before": before})
+        uow.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def redispatch(uow: UnitOfWork, event_id: int) -> None:
+    """Hand one event to the consumers again (an administrator's repair after a fix)."""
+    with uow:
+        uow.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
+                            .values(dispatched_at=None, attempts=0, error=""))
+        uow.commit()
+
+
+class Tail:
+    """Reads a process's way through the outbox by id without missing a late commit.
+
+    PostgreSQL hands out ids at insert, so a transaction can commit id 11 before id 10. Ids
+    skipped in the sequence are remembered for ``grace`` seconds and asked for again; one that
+    never shows up belonged to a transaction that rolled back."""
+
+    def __init__(self, start: int, *, grace: float = 10.0,
+                 clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.last = start
+        self.grace = grace
+        self.clock = clock or time.monotonic
+        self.holes: dict[int, float] = {}
+
+    def read(self, session: Session, limit: int = 500) -> list[Event]:
+        now = self.clock()
+        self.holes = {i: t for i, t in self.holes.items() if now - t < self.grace}
+        events = after(session, self.last, also=sorted(self.holes), limit=limit)
+        for event in events:
+            self.holes.pop(event.id, None)
+            if event.id > self.last:
+                self.holes.update({i: now for i in range(self.last + 1, event.id)})
+                self.last = event.id
+        return events
+
+
+class Waker:
+    """Tells waiting threads that events were committed: this process's commits poke it at once,
+    and on PostgreSQL one LISTEN connection per process hears the other processes' commits."""
+
+    def __init__(self, db: Database, *, listen: bool = True) -> None:
+        self.db = db
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._stop = threading.Event()
+        self._unhook = outbox.on_commit(self.poke)
+        self._thread: threading.Thread | None = None
+        if listen and db.dialect == "postgresql":
+            self._thread = threading.Thread(target=self._listen, name="cangliu-listen", daemon=True)
+            self._thread.start()
+
+    def poke(self, _last: int = 0) -> None:
+        with self._cond:
+            self._seq += 1
+            self._cond.notify_all()
+
+    def seq(self) -> int:
+        return self._seq
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Wait until poked after ``seen`` (or ``timeout`` seconds); answers the new sequence."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._seq != seen or self._stop.is_set(), timeout)
+            return self._seq
+
+    def _listen(self) -> None:
+        url = self.db.writer.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {outbox.CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.poke()
+            except psycopg.Error:
+                log.warning("outbox LISTEN connection lost; retrying", exc_info=True)
+                self._stop.wait(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._unhook()
+        self.poke()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,5 @@
+"""alerts api (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""channels api (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""dashboard api (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

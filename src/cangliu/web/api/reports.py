@@ -1,0 +1,5 @@
+"""reports api (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""alerts pages (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""channels pages (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""dashboard pages (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

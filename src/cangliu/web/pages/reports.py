@@ -1,0 +1,5 @@
+"""reports pages (placeholder: being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,183 @@
+"""Live pages: committed events pushed to browsers as server-sent events.
+
+One ``Broadcaster`` per app process: a thread woken by the process's own commits (and, on
+PostgreSQL, by one LISTEN connection per process) reads the new outbox rows once and hands them
+to every connected stream. A stream sends each event its user may see, with the outbox id as the
+SSE id, so a browser that lost the connection resumes with ``Last-Event-ID`` and is sent what it
+missed from the outbox.
+"""
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from cangliu.core.permissions import Actor
+from cangliu.db.uow import Database
+from cangliu.services import events
+from cangliu.services.events import Event
+from cangliu.web.deps import AnyUser
+
+router = APIRouter(tags=["events"])
+
+HEARTBEAT_S = 15.0
+STREAM_S = 300.0  # a stream ends after this long; the browser reconnects and resumes by id
+CATCH_UP_LIMIT = 2000
+# record.changed: the table → the permission that lets a user see that its records changed.
+ENTITY_PERMISSION = {
+    "purchase_order": "purchase.view", "sales_order": "sales.view",
+    "transfer_order": "transfer.view", "stock_count": "count.view", "scrap": "scrap.view",
+    "held_document": "stock.view", "approval_instance": "purchase.view",
+    "planning_suggestion": "planning.view", "sku": "sku.view", "location": "site.view",
+    "supplier": "supplier.view", "customer": "customer.view", "work_order": "serial.view",
+    "repair_ticket": "serial.view", "recall": "serial.view",
+}
+
+
+@dataclass(eq=False)
+class Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=5000))
+
+
+class Broadcaster:
+    """Reads new events once per process and hands them to every subscriber."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._waker: events.Waker | None = None
+        self._stop = threading.Event()
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber(asyncio.get_running_loop())
+        with self._lock:
+            self.subscribers.add(sub)
+            if self._thread is None:
+                self._waker = events.Waker(self.db)
+                with self.db.read() as session:
+                    tail = events.Tail(events.last_id(session))
+                self._thread = threading.Thread(target=self._run, args=(tail,), daemon=True,
+                                                name="cangliu-sse")
+                self._thread.start()
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        with self._lock:
+            self.subscribers.discard(sub)
+
+    def _run(self, tail: events.Tail) -> None:
+        assert self._waker is not None
+        seen = self._waker.seq()
+        while not self._stop.is_set():
+            seen = self._waker.wait(seen, timeout=1.0)  # a missed wake-up costs one second at most
+            with self.db.read() as session:
+                fresh = tail.read(session)
+            with self._lock:
+                subs = list(self.subscribers)
+            for event in fresh:
+                for sub in subs:
+                    sub.loop.call_soon_threadsafe(_offer, sub.queue, event)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._waker is not None:
+            self._waker.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
+    if not queue.full():  # a stalled browser drops events and catches up by reloading
+        queue.put_nowait(event)
+
+
+def visible(actor: Actor, event: Event) -> dict[str, Any] | None:
+    """What of ``event`` the actor may see (None: nothing)."""
+    payload = event.payload
+    if event.kind == "stock.changed":
+        scope = actor.sites("stock.view")
+        lines = [line for line in payload.get("lines", [])
+                 if scope is None or line.get("site_id") in scope]
+        if not lines:
+            return None
+        return {"lines": [{"sku": x["sku"], "site": x["site"]} for x in lines],
+                "operations": sorted({p["operation"] for p in payload.get("postings", [])})}
+    if event.kind == "record.changed":
+        permission = ENTITY_PERMISSION.get(payload.get("entity", ""))
+        return payload if permission and actor.sites(permission) != frozenset() else None
+    if event.kind == "notification.created":
+        return {} if actor.user_id in payload.get("users", []) else None
+    if event.kind.startswith("alert."):
+        scope = actor.sites("alert.view")
+        site = payload.get("site_id")
+        if scope is None or (scope and (site is None or site in scope)):
+            return {k: v for k, v in payload.items() if k != "site_id"}
+        return None
+    return None
+
+
+def _frame(event: Event, data: dict[str, Any]) -> str:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {body}\n\n"
+
+
+def broadcaster(request: Request) -> Broadcaster:
+    app = request.app
+    if getattr(app.state, "broadcaster", None) is None:
+        app.state.broadcaster = Broadcaster(app.state.db)
+    found: Broadcaster = app.state.broadcaster
+    return found
+
+
+@router.get("/events", summary="Server-sent events: changes as they are committed")
+async def stream(request: Request, actor: AnyUser,
+                 after: Annotated[int | None, Query(ge=0)] = None,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None
+                 ) -> StreamingResponse:
+    """``text/event-stream`` of the events the caller may see. ``after`` (or the browser's
+    ``Last-Event-ID`` on a reconnect) first replays what was committed since that id."""
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    hub = broadcaster(request)
+    sub = hub.subscribe()
+
+    async def frames() -> AsyncIterator[str]:
+        last = start or 0
+        try:
+            yield "retry: 1000\n\n"
+            if start is not None:
+                for event in await asyncio.to_thread(_since, hub.db, start):
+                    last = event.id
+                    if (data := visible(actor, event)) is not None:
+                        yield _frame(event, data)
+            loop = asyncio.get_running_loop()
+            ends, beat = loop.time() + STREAM_S, loop.time() + HEARTBEAT_S
+            while loop.time() < ends and not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), timeout=1.0)
+                except TimeoutError:
+                    if loop.time() >= beat:
+                        beat = loop.time() + HEARTBEAT_S
+                        yield ": keep-alive\n\n"
+                    continue
+                if event.id <= last and start is not None:
+                    continue  # already sent while catching up
+                if (data := visible(actor, event)) is not None:
+                    yield _frame(event, data)
+        finally:
+            hub.unsubscribe(sub)
+
+    return StreamingResponse(frames(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _since(db: Database, start: int) -> list[Event]:
+    with db.read() as session:
+        return events.after(session, start, limit=CATCH_UP_LIMIT)
