@@ -19,6 +19,15 @@ class Settings(BaseSettings):
     # "inprocess": the app runs the background jobs (approval timeouts …) itself; "off" when
     # `cangliu worker` runs them in a process of its own.
     scheduler: Literal["inprocess", "off"] = "inprocess"
+    # Where people reach this server: links in robot messages, e-mails and reports.
+    public_url: str = "http://127.0.0.1:8000"
+    # Outgoing e-mail (alerts, reports). No host: e-mail deliveries wait, logged as not configured.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "cangliu@localhost"
+    smtp_starttls: bool = False
 
 
 @lru_cache

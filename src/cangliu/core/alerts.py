@@ -63,6 +63,18 @@ KINDS: Final[Mapping[str, Kind]] = {k.code: k for k in (
 
 
 @dataclass(frozen=True)
+class Rule:
+    """An alert rule as the detectors see it: ``site_ids`` None watches every site."""
+
+    id: int
+    code: str
+    kind: str
+    params: Mapping[str, Any]
+    condition: str = ""
+    site_ids: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One key in alarm. ``title`` is an English msgid filled with ``params`` when shown."""
 

@@ -17,6 +17,7 @@ class AppUser(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str] = mapped_column(String(200), default="", server_default="")  # for alerts
     created_at: Mapped[datetime]
 
 

@@ -91,6 +91,9 @@ class Lot(Base):
     code: Mapped[str] = mapped_column(String(64))
     production_date: Mapped[date | None] = mapped_column(Date)
     expiry_date: Mapped[date | None] = mapped_column(Date)
+    # Tagged for clearance (a near-expiry alert's automatic response), with when and by which rule.
+    clearance_at: Mapped[datetime | None]
+    clearance_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Location(Versioned, Deletable, Base):

@@ -1,4 +1,4 @@
-"""outbox, alert rules, alerts, channels, deliveries, subscriptions
+"""outbox, alert rules, alerts, channels, deliveries, subscriptions; user e-mail
 
 Revision ID: 0030
 Revises: 0029
@@ -17,6 +17,17 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("lot", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("clearance_at", cangliu.db.types.UtcDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("clearance_note", sa.String(length=200), server_default="", nullable=False)
+        )
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("email", sa.String(length=200), server_default="", nullable=False)
+        )
     op.create_table(
         "alert_rule",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -207,6 +218,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lot", schema=None) as batch_op:
+        batch_op.drop_column("clearance_note")
+        batch_op.drop_column("clearance_at")
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_column("email")
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_state_next")
 
