@@ -2,9 +2,11 @@
 
 import secrets
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -15,11 +17,12 @@ from rich.progress import Progress
 from cangliu.cli_rules import rules_app
 from cangliu.cli_serials import serials_app
 from cangliu.cli_simulate import simulate_command
-from cangliu.config import get_settings
+from cangliu.config import Settings, get_settings
 from cangliu.core.errors import DomainError
 from cangliu.core.permissions import Actor
 from cangliu.db.migrate import upgrade
 from cangliu.db.uow import Database
+from cangliu.jobs.dispatcher import Dispatcher
 from cangliu.jobs.scheduler import JOBS, Scheduler
 from cangliu.services import (
     auth,
@@ -127,14 +130,36 @@ def load_demo() -> None:
     _print_login(user, password)
 
 
+class Background:
+    """The background work of one process: the job scheduler and the outbox dispatcher, which
+    also sends due deliveries (webhooks, robots, e-mail)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        from cangliu.integrations import outbound
+
+        self.parts = (Scheduler(db), Dispatcher(db, then=[partial(outbound.send_due, db, settings)]))
+
+    def start(self) -> None:
+        for part in self.parts:
+            part.start()
+
+    def stop(self) -> None:
+        for part in reversed(self.parts):
+            part.stop()
+
+
 @app.command()
-def worker(tick: float = 30.0) -> None:
-    """Run the background jobs (approval timeouts …) in this process, for apps started with
-    CANGLIU_SCHEDULER=off; stop with Ctrl-C."""
-    console.print("worker running: " + ", ".join(f"{j.name} every {j.every}" for j in JOBS))
+def worker() -> None:
+    """Run the background work (jobs, the outbox dispatcher, deliveries) in this process, for
+    apps started with CANGLIU_SCHEDULER=off; stop with Ctrl-C."""
+    console.print("worker running: dispatcher; " + ", ".join(
+        f"{j.name} every {j.every}" for j in JOBS))
+    background = Background(_db(), get_settings())
+    background.start()
     try:
-        Scheduler(_db()).loop(tick)
+        threading.Event().wait()
     except KeyboardInterrupt:
+        background.stop()
         console.print("worker stopped")
 
 
@@ -152,8 +177,8 @@ def server_app() -> FastAPI:
     (then ``cangliu worker`` runs the jobs)."""
     settings = get_settings()
     db = Database(settings.database_url, echo=settings.sql_echo)
-    return create_app(settings, db,
-                      background=Scheduler(db) if settings.scheduler == "inprocess" else None)
+    return create_app(settings, db, background=Background(db, settings)
+                      if settings.scheduler == "inprocess" else None)
 
 
 @app.command()

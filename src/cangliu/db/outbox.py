@@ -49,7 +49,8 @@ def on_commit(hook: Callable[[int], None]) -> Callable[[], None]:
 
 
 def record_events(changes: Iterable[Change]) -> list[tuple[str, dict[str, Any]]]:
-    """One ``record.changed`` per changed record; a line's change is its document's change."""
+    """One ``record.changed`` per changed record (with its new state, if it has one); a line's
+    change is its document's change."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for change in changes:
         entity, key = change.entity, change.key
@@ -58,10 +59,11 @@ def record_events(changes: Iterable[Change]) -> list[tuple[str, dict[str, Any]]]
             action = "update"
         else:
             action = change.action
-        status = (change.after or {}).get("status")
+        after = change.after or {}
+        state = after.get("state", after.get("status"))
         found = seen.setdefault((entity, key), {"entity": entity, "key": key, "action": action})
-        if status is not None:
-            found["status"] = status
+        if state is not None and entity == change.entity:
+            found["state"] = state
     return [("record.changed", payload) for payload in seen.values()]
 
 

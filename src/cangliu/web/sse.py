@@ -22,6 +22,7 @@ from cangliu.db.uow import Database
 from cangliu.services import events
 from cangliu.services.events import Event
 from cangliu.web.deps import AnyUser
+from cangliu.web.pages.render import templates
 
 router = APIRouter(tags=["events"])
 
@@ -176,6 +177,17 @@ async def stream(request: Request, actor: AnyUser,
 
     return StreamingResponse(frames(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def live_after(request: Request) -> int:
+    """The newest event id when a page is rendered: its stream starts there, so nothing
+    committed between the render and the connection is missed."""
+    db: Database = request.app.state.db
+    with db.read() as session:
+        return events.last_id(session)
+
+
+templates.env.globals["live_after"] = live_after
 
 
 def _since(db: Database, start: int) -> list[Event]:

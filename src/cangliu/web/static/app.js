@@ -1,5 +1,6 @@
-// SKU page: available and reserved per site as a bar chart (ECharts, vendored).
-document.addEventListener("DOMContentLoaded", () => {
+// SKU page: available and reserved per site as a bar chart (ECharts, vendored), drawn again
+// when the live region around it is refreshed.
+function drawSkuChart() {
   const el = document.getElementById("chart");
   if (!el || !window.echarts) return;
   const data = JSON.parse(el.dataset.chart);
@@ -17,4 +18,6 @@ document.addEventListener("DOMContentLoaded", () => {
     ],
   });
   window.addEventListener("resize", () => chart.resize());
-});
+}
+document.addEventListener("DOMContentLoaded", drawSkuChart);
+document.addEventListener("live:updated", (e) => { if (e.target.id === "sku-live") drawSkuChart(); });
