@@ -176,7 +176,8 @@ def server_app() -> FastAPI:
     """The app ``serve`` runs: with the job scheduler in its process unless CANGLIU_SCHEDULER=off
     (then ``cangliu worker`` runs the jobs)."""
     settings = get_settings()
-    db = Database(settings.database_url, echo=settings.sql_echo)
+    db = Database(settings.database_url, echo=settings.sql_echo,
+                  notify_events=settings.events_listen)
     return create_app(settings, db, background=Background(db, settings)
                       if settings.scheduler == "inprocess" else None)
 

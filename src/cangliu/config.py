@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     # "inprocess": the app runs the background jobs (approval timeouts …) itself; "off" when
     # `cangliu worker` runs them in a process of its own.
     scheduler: Literal["inprocess", "off"] = "inprocess"
+    # Live events across app processes: LISTEN/NOTIFY on PostgreSQL (measured in bench/events.py),
+    # or, with events_listen off, outbox polling only, every events_poll_seconds.
+    events_listen: bool = True
+    events_poll_seconds: float = 1.0
     # Where people reach this server: links in robot messages, e-mails and reports.
     public_url: str = "http://127.0.0.1:8000"
     # Outgoing e-mail (alerts, reports). No host: e-mail deliveries wait, logged as not configured.

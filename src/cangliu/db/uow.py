@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cangliu.db.audit import CLOCK, AuditedSession
 from cangliu.db.engine import make_engine
+from cangliu.db.outbox import NOTIFY
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -34,8 +35,9 @@ def new_ref() -> str:
 class Database:
     """The engines for one database URL; hands out units of work."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, notify_events: bool = True) -> None:
         self.url = url
+        self.notify_events = notify_events  # NOTIFY other processes of committed events
         self.writer: Engine = make_engine(url, echo=echo, writer=True)
         is_sqlite = self.writer.dialect.name == "sqlite"
         self.reader: Engine = make_engine(url, echo=echo, writer=False) if is_sqlite else self.writer
@@ -75,7 +77,7 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         self.session = AuditedSession(self.db.writer, expire_on_commit=False, autoflush=False,
-                                      info={CLOCK: self.clock})
+                                      info={CLOCK: self.clock, NOTIFY: self.db.notify_events})
         return self
 
     def __exit__(self, *exc: object) -> None:

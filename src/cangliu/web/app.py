@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app = FastAPI(title="Cangliu 仓流", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None, lifespan=partial(_lifespan, background))
     app.state.db = db
+    app.state.events = (settings.events_listen, settings.events_poll_seconds)
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",

@@ -30,6 +30,8 @@ class StockMove(Base):
         CheckConstraint("from_location_id <> to_location_id OR from_status <> to_status",
                         name="moves_somewhere"),
         Index("ix_stock_move_sku_occurred", "sku_id", "occurred_at"),
+        # Unusual-operation alerts: one user's adjustments within a recent window.
+        Index("ix_stock_move_operation_recorded", "operation", "recorded_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ref: Mapped[str] = mapped_column(String(40), index=True)

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_stock_move_operation_recorded", "stock_move", ["operation", "recorded_at"])
     with op.batch_alter_table("lot", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("clearance_at", cangliu.db.types.UtcDateTime(timezone=True), nullable=True)
@@ -218,6 +219,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stock_move_operation_recorded", table_name="stock_move")
     with op.batch_alter_table("lot", schema=None) as batch_op:
         batch_op.drop_column("clearance_note")
         batch_op.drop_column("clearance_at")
