@@ -34,7 +34,7 @@ I18N_KEYWORDS := -k single:2 -k FieldError:2 -k NotFound -k Conflict -k Authenti
 # Refresh the message catalogue after adding UI text (translations live in the .po file).
 i18n: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) -o /tmp/cangliu.pot src/cangliu
-	$(BIN)/python -c 'from cangliu.web.i18n import add_vocabulary; add_vocabulary("/tmp/cangliu.pot")'
+	$(BIN)/python -c 'from cangliu.i18n import add_vocabulary; add_vocabulary("/tmp/cangliu.pot")'
 	$(BIN)/pybabel update -i /tmp/cangliu.pot -d src/cangliu/web/locales -l zh_CN --no-fuzzy-matching
 
 clean:

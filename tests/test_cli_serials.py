@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from cangliu.cli import app
 from cangliu.core.serials.checkdigits import MISMATCH
-from cangliu.web.i18n import translate
+from cangliu.i18n import translate
 
 runner = CliRunner()
 

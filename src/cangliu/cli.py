@@ -4,7 +4,7 @@ import secrets
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -29,10 +29,12 @@ from cangliu.services import (
     demand,
     demo,
     demo_aftersales,
+    demo_alerts,
     demo_approvals,
     demo_planning,
     demo_serials,
     demo_users,
+    kpis,
     planning,
     planning_rules,
     thresholds,
@@ -127,6 +129,13 @@ def load_demo() -> None:
         planned = demo_planning.load(db, actor, datetime.now(UTC))
         console.print("Suggestions / 调拨建议: " + ", ".join(
             f"{rule} {n}" for rule, n in planned["by_rule"].items()))
+        today = datetime.now(UTC).date()
+        kpis.backfill(db.uow(), today - timedelta(days=demo.DAYS + 1), today)
+        alerted = demo_alerts.load(db, actor, datetime.now(UTC), get_settings().public_url)
+        console.print(f"Alerts / 预警: the scan raised {alerted['scan']['opened']}; a sale of "
+                      f"{alerted['sold']} {alerted['sku']} at {demo_alerts.STORE} "
+                      f"({alerted['order']}) fell below safety stock: alert #{alerted['alert']} "
+                      "for user 'store' at /alerts, sent to the DEMO-HOOK webhook")
     _print_login(user, password)
 
 

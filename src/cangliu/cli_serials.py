@@ -9,7 +9,7 @@ from rich.console import Console
 from cangliu.core.errors import FieldError, ValidationFailed
 from cangliu.core.serials import checkdigits, gs1
 from cangliu.core.serials.checkdigits import ALGORITHMS
-from cangliu.web.i18n import translate
+from cangliu.i18n import translate
 
 console = Console()
 serials_app = typer.Typer(help="Serial numbers (序列号): check characters and GS1 element strings.",

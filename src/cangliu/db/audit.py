@@ -41,7 +41,9 @@ NOT_AUDITED = frozenset({
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
 BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),
                "edit_lock": frozenset({"expires_at"})}  # renewing a held edit lock
-SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash"})
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash", "secret"})
+# A robot's URL carries its access key.
+SECRET_FIELDS = frozenset({("channel", "url")})
 SECRET_SETTINGS = frozenset({"secret_key"})
 REDACTED = "***"
 # Lines are named after their document: "PO-20261123-0001#2".
@@ -122,7 +124,8 @@ def plain(value: Any) -> Any:
 
 def _redact(table: str, values: dict[str, Any], setting_key: Any) -> dict[str, Any]:
     secret = table == "setting" and setting_key in SECRET_SETTINGS
-    return {k: (REDACTED if v is not None and ((secret and k == "value") or k in SECRET_COLUMNS)
+    return {k: (REDACTED if v is not None and ((secret and k == "value") or k in SECRET_COLUMNS
+                                               or (table, k) in SECRET_FIELDS)
                 else plain(v)) for k, v in values.items()}
 
 

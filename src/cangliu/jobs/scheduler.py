@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cangliu.db.uow import Database, utcnow
-from cangliu.jobs import approvals, planning
+from cangliu.jobs import alerts, approvals, kpis, planning, reports
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,11 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (Job("approval_timeouts", approvals.run, timedelta(minutes=5)),
-                         Job("planning", planning.run, timedelta(days=1)))
+                         Job("alert_scan", alerts.run, timedelta(minutes=5)),
+                         Job("kpi_snapshots", kpis.run, timedelta(hours=1)),
+                         Job("reports", reports.run, timedelta(hours=1)),
+                         Job("planning", planning.run, timedelta(days=1)),
+                         Job("outbox_purge", alerts.purge, timedelta(days=1)))
 
 
 class Scheduler:

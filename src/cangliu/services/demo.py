@@ -22,6 +22,9 @@ CATEGORIES = [
     ("HOME", "日化", "Household", "none", None, "pcs"), ("APPL", "家电", "Appliances", "serial", None, "pcs"),
     ("DIGI", "数码", "Electronics", "serial", None, "pcs"), ("AUTO", "汽配", "Auto parts", "none", None, "pcs"),
 ]
+# Purchase cost per unit by category, so the history carries inventory value and COGS.
+UNIT_COSTS = {"DRINK": "2.5", "SNACK": "6", "DAIRY": "5", "FRESH": "12", "HOME": "15",
+              "APPL": "180", "DIGI": "90", "AUTO": "40"}
 PRODUCTS = {
     "DRINK": ["矿泉水", "绿茶", "橙汁", "可乐", "咖啡"], "SNACK": ["薯片", "饼干", "坚果", "巧克力", "牛肉干"],
     "DAIRY": ["纯牛奶", "酸奶", "奶酪", "黄油"], "FRESH": ["苹果", "香蕉", "猪肉", "鸡蛋"],
@@ -95,6 +98,7 @@ class DemoSku:
     tracking: str
     decimals: int
     base_demand: float  # mean daily units at one store
+    unit_cost: Decimal = Decimal(0)
 
 
 def _master_data(demo: Demo) -> list[DemoSku]:
@@ -134,7 +138,8 @@ def _master_data(demo: Demo) -> list[DemoSku]:
             "fragile": cat in ("DIGI", "APPL"), "high_value": cat in ("DIGI", "APPL"),
             "perishable": cat in ("DAIRY", "FRESH"), "bonded": False})
         base = demo.rng.choice((0.2, 0.5, 1.0, 2.0, 4.0)) * (0.3 if tracking == "serial" else 1)
-        skus.append(DemoSku(code, cat, tracking, decimals, base))
+        cost = Decimal(UNIT_COSTS[cat]) * (1 + Decimal(n % 5) / 10)  # no draw: the rest stays
+        skus.append(DemoSku(code, cat, tracking, decimals, base, cost))
     return skus
 
 
@@ -203,7 +208,8 @@ def _replenish(demo: Demo, day: int, skus: list[DemoSku], stores: dict[str, str]
                 region_need[src][k.code] = region_need[src].get(k.code, Decimal(0)) + gap
         store_need[site] = need
     receipt = [Line(k.code, _qty(float(sum(n.get(k.code, Decimal(0)) for n in region_need.values())) * 1.1 + 5,
-                                 k.decimals), bin="WH-CENTRAL-A01", lot=_lot(k, day))
+                                 k.decimals), bin="WH-CENTRAL-A01", lot=_lot(k, day),
+                    unit_cost=k.unit_cost)
                for k in skus]
     stock.receive(demo.db.uow(), _meta(demo, day, "采购入库 / purchase receipt", 1),
                   site="WH-CENTRAL", lines=receipt)

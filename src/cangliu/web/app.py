@@ -20,6 +20,7 @@ from cangliu.config import Settings, get_settings
 from cangliu.core.errors import DomainError
 from cangliu.db import audit
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import auth, roles
 from cangliu.web import problems, sse
 from cangliu.web.api import alerts as alerts_api
@@ -54,7 +55,6 @@ from cangliu.web.api import users as users_api
 from cangliu.web.api import work_orders as work_orders_api
 from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
-from cangliu.web.i18n import translate
 from cangliu.web.pages import account as account_pages
 from cangliu.web.pages import alerts as alert_pages
 from cangliu.web.pages import approval_policies as approval_policy_pages

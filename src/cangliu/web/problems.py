@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cangliu.core.errors import DomainError, Locked, StaleVersion, ValidationFailed
-from cangliu.web.i18n import negotiate, translate
+from cangliu.i18n import negotiate, translate
 
 PROBLEM = "application/problem+json"
 

@@ -29,6 +29,8 @@ router = APIRouter(tags=["events"])
 HEARTBEAT_S = 15.0
 STREAM_S = 300.0  # a stream ends after this long; the browser reconnects and resumes by id
 CATCH_UP_LIMIT = 2000
+READ_BATCH = 500
+LINGER_S = 0.02
 FRAME_CACHE = 50_000
 # record.changed: the table → the permission that lets a user see that its records changed.
 ENTITY_PERMISSION = {
@@ -45,6 +47,14 @@ ENTITY_PERMISSION = {
 class Subscriber:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=5000))
+    # A browser too slow to keep up: its stream ends and it resumes from the outbox by id.
+    overflowed: bool = False
+
+    def offer(self, event: Event) -> None:
+        if self.queue.full():
+            self.overflowed = True
+        else:
+            self.queue.put_nowait(event)
 
 
 class Broadcaster:
@@ -91,14 +101,20 @@ class Broadcaster:
         assert self._waker is not None
         seen = self._waker.seq()
         while not self._stop.is_set():
-            seen = self._waker.wait(seen, timeout=self.poll)  # polling covers a missed wake-up
             with self.db.read() as session:
-                fresh = tail.read(session)
-            with self._lock:
-                subs = list(self.subscribers)
-            for event in fresh:
-                for sub in subs:
-                    sub.loop.call_soon_threadsafe(_offer, sub.queue, event)
+                fresh = tail.read(session, limit=READ_BATCH)
+            if fresh:
+                with self._lock:
+                    subs = list(self.subscribers)
+                for loop in {sub.loop for sub in subs}:  # one hop into each event loop
+                    loop.call_soon_threadsafe(_hand_out, [s for s in subs if s.loop is loop], fresh)
+            if len(fresh) < READ_BATCH:  # caught up: wait (polling covers a missed wake-up)
+                woken = self._waker.wait(seen, timeout=self.poll)
+                if woken != seen:
+                    # Commits come in bursts: gather a few milliseconds' worth into one read and
+                    # one write per stream instead of one per commit.
+                    self._stop.wait(LINGER_S)
+                seen = woken
 
     def close(self) -> None:
         self._stop.set()
@@ -108,9 +124,10 @@ class Broadcaster:
             self._thread.join(timeout=5)
 
 
-def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
-    if not queue.full():  # a stalled browser drops events and catches up by reloading
-        queue.put_nowait(event)
+def _hand_out(subs: list[Subscriber], fresh: list[Event]) -> None:
+    for sub in subs:
+        for event in fresh:
+            sub.offer(event)
 
 
 def visible(actor: Actor, event: Event) -> dict[str, Any] | None:
@@ -181,7 +198,7 @@ async def stream(request: Request, actor: AnyUser,
                         yield text
             loop = asyncio.get_running_loop()
             ends, beat = loop.time() + STREAM_S, loop.time() + HEARTBEAT_S
-            while loop.time() < ends:
+            while loop.time() < ends and not sub.overflowed:
                 try:
                     first = await asyncio.wait_for(sub.queue.get(), timeout=1.0)
                 except TimeoutError:

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cangliu.config import get_settings
+from cangliu.i18n import translate
 from cangliu.services import auth
 from cangliu.web.deps import SESSION_KEY, AnyUser, DbDep, client_of
-from cangliu.web.i18n import translate
 from cangliu.web.problems import locale_of, problem
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

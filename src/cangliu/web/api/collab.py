@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import comments, notifications, tasks, timeline
 from cangliu.web.api.schemas import Strict, jsonable
 from cangliu.web.deps import DbDep, permit
-from cangliu.web.i18n import translate
 from cangliu.web.problems import locale_of
 
 router = APIRouter(prefix="/api/v1", tags=["collaboration"])

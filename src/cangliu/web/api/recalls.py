@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import recalls
 from cangliu.services.postings import Meta
 from cangliu.web.api.schemas import Code, Strict, jsonable
 from cangliu.web.deps import DbDep, Forbidden, IdempotencyKey, LocaleDep, deny, permit
-from cangliu.web.i18n import translate
 
 router = APIRouter(prefix="/api/v1/recalls", tags=["recalls"])
 Viewer = Annotated[Actor, permit("serial.view")]

@@ -12,6 +12,7 @@ from pydantic import Field
 from cangliu.core.errors import NotFound
 from cangliu.core.permissions import Actor
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import repairs
 from cangliu.services.postings import Meta
 from cangliu.web.api.schemas import Code, Strict, jsonable
@@ -25,7 +26,6 @@ from cangliu.web.deps import (
     permit,
     sites_in_scope,
 )
-from cangliu.web.i18n import translate
 
 router = APIRouter(prefix="/api/v1/repairs", tags=["repairs"])
 Viewer = Annotated[Actor, permit("serial.view")]

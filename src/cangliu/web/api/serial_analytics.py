@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import serial_analytics
 from cangliu.web.api.schemas import jsonable
 from cangliu.web.deps import DbDep, Forbidden, LocaleDep, deny, permit
-from cangliu.web.i18n import translate
 
 router = APIRouter(prefix="/api/v1/serial-analytics", tags=["serial analytics"])
 Viewer = Annotated[Actor, permit("serial.view")]

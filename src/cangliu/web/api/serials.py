@@ -11,10 +11,10 @@ from pydantic import Field
 
 from cangliu.core.errors import FieldError
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import serials
 from cangliu.web.api.schemas import Code, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, LocaleDep, in_scope, permit
-from cangliu.web.i18n import translate
 
 router = APIRouter(prefix="/api/v1", tags=["serials"])
 Viewer = Annotated[Actor, permit("serial.view")]

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import auth
 from cangliu.web.deps import (
     SESSION_KEY,
@@ -16,7 +17,6 @@ from cangliu.web.deps import (
     client_of,
     page_permit,
 )
-from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
 

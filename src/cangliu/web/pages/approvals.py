@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cangliu.core.errors import DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import approvals, timeline
 from cangliu.services.approvals import inbox, links
 from cangliu.web.deps import AnyPageUser, DbDep, check_csrf
-from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render, templates
 from cangliu.web.pages.transfers import errors_of
 from cangliu.web.problems import locale_of

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cangliu.core.errors import DomainError, FieldError
 from cangliu.core.permissions import Actor
@@ -14,6 +14,7 @@ from cangliu.db.models.calendar import KINDS
 from cangliu.db.uow import Database
 from cangliu.services import calendar_events
 from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.export import answer, wants_export
 from cangliu.web.pages.masterdata import _errors
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
@@ -53,9 +54,22 @@ def _list(request: Request, db: Database, actor: Actor, *, values: dict[str, str
                   can_edit=actor.sites("planning.edit") is None)
 
 
-@router.get(BASE, response_class=HTMLResponse)
-def list_page(request: Request, db: DbDep, actor: Viewer) -> HTMLResponse:
-    return _list(request, db, actor)
+EXPORT_COLUMNS = (("day", "Day"), ("name", "Name"), ("kind", "Kind"), ("source", "Source"))
+KIND_LABELS = {"national": "National holiday", "religious": "Religious", "cultural": "Cultural",
+               "sporting": "Sporting", "commercial": "Commercial", "other": "Other"}
+SOURCE_LABELS = {"manual": "Typed in", "import": "Imported"}
+
+
+@router.get(BASE, response_class=HTMLResponse, response_model=None)
+def list_page(request: Request, db: DbDep, actor: Viewer) -> Response:
+    fmt = wants_export(request)
+    if not fmt:
+        return _list(request, db, actor)
+    q = (request.query_params.get("q") or "").strip() or None
+    with db.read() as session:
+        return answer(request, actor, "planning", lambda after: calendar_events.list_events(
+            session, today=_today(), q=q, after=after, limit=1000), EXPORT_COLUMNS, fmt=fmt,
+            filename="calendar-events", labels={"kind": KIND_LABELS, "source": SOURCE_LABELS})
 
 
 def _date(raw: str) -> date | None:

@@ -17,6 +17,7 @@ from cangliu.core.documents import BASE_CURRENCY
 from cangliu.core.errors import DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import (
     accounts,
     comments,
@@ -31,7 +32,6 @@ from cangliu.services import (
 )
 from cangliu.services.postings import Meta
 from cangliu.web.deps import DbDep, check_csrf, deny, page_permit
-from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render, templates
 from cangliu.web.pages.transfers import errors_of, parse_day
 from cangliu.web.problems import locale_of

@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cangliu.core.errors import DomainError, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db import queries
+from cangliu.i18n import translate
 from cangliu.services import counts, masterdata, purchasing, sales
 from cangliu.services.counts import CountIn
 from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
+from cangliu.web import export
 from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
-from cangliu.web.i18n import translate
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import date_filters, errors_of, line_errors, serial_codes
@@ -199,6 +200,24 @@ def _partner(page: Page) -> str | None:
     return next((f for f in page.new_fields if f in ("supplier", "customer")), None)
 
 
+# The columns of each list (the keys of its query's rows, without the version).
+LIST_KEYS = {
+    "purchase-orders": ("number", "state", "supplier", "site", "currency", "expected_date",
+                        "created_at"),
+    "sales-orders": ("number", "state", "customer", "site", "channel", "currency", "created_at"),
+    "counts": ("number", "state", "site", "blind", "snapshot_at", "posted_at"),
+}
+
+
+def _export(request: Request, actor: Actor, path: str, fmt: str,
+            fetch: Callable[[Any], Any]) -> Response:
+    """Every document the filters match, with the columns the list shows."""
+    export.check_export(request, actor, DOC_RESOURCES[path])
+    # The list heads its columns with the field names (translated): so does the file.
+    return export.export(export.collect(fetch), [(c, c) for c in LIST_KEYS[path]], fmt=fmt,
+                         filename=path, actor=actor, locale=locale_of(request))
+
+
 @router.get("/docs/{path}", response_class=HTMLResponse)
 def list_page(path: str, request: Request, db: DbDep, actor: CanViewDocs, state: str | None = None,
               q: str | None = None, cursor: str | None = None, site: str | None = None,
@@ -211,19 +230,30 @@ def list_page(path: str, request: Request, db: DbDep, actor: CanViewDocs, state:
                "created_from": created_from or "", "created_to": created_to or ""}
     partner_field = _partner(page)
     by_partner = {partner_field: partner or None} if partner_field else {}
+    fmt = export.wants_export(request)
+    resource = DOC_RESOURCES[path]
+    scope = export.sites(actor, resource) if fmt else actor.sites(f"{resource}.view")
     items: list[dict[str, Any]] = []
     nxt, errors, status = None, [], 200
     try:
         start, end = date_filters(created_from, created_to)
         with db.read() as session:
-            items, nxt = page.list(session, state=state or None, q=q or None, after=cursor,
-                                   site=site or None, created_from=start, created_to=end,
-                                   scope=actor.sites(f"{DOC_RESOURCES[path]}.view"), **by_partner)
+            def fetch(after: Any, limit: int = 50) -> Any:
+                return page.list(session, state=state or None, q=q or None, after=after,
+                                 site=site or None, created_from=start, created_to=end,
+                                 limit=limit, scope=scope,
+                                 **by_partner)
+            if fmt:
+                return _export(request, actor, path, fmt, lambda after: fetch(after, 1000))
+            items, nxt = fetch(cursor)
     except DomainError as exc:
+        if fmt:
+            raise
         errors, status = errors_of(request, exc), exc.status
     return render(request, "doc_list.html", actor, status_code=status, path=path, page=page,
                   items=items, next_cursor=nxt, filters=filters, errors=errors,
-                  choices=_choices(db, actor), partner_field=partner_field)
+                  choices=_choices(db, actor), partner_field=partner_field,
+                  export_permission=export.permission(DOC_RESOURCES[path]))
 
 
 @router.get("/docs/{path}/new", response_class=HTMLResponse)

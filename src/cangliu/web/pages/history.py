@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cangliu.core.errors import DomainError, FieldError, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import history, masterdata
 from cangliu.web.api.history import authorize
 from cangliu.web.deps import AnyPageUser, DbDep, check_csrf
-from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
 

@@ -4,16 +4,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from cangliu.core.errors import DomainError, FieldError, Locked, StaleVersion, ValidationFailed
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import masterdata
+from cangliu.web import export
 from cangliu.web.api.masterdata import PATH_RESOURCES as MD_RESOURCES
 from cangliu.web.api.masterdata import RESOURCES, visible, with_code
 from cangliu.web.deps import DbDep, check_csrf, page_permit
-from cangliu.web.i18n import translate
 from cangliu.web.pages.locks import conflict_of, edit_lock
 from cangliu.web.pages.render import render
 from cangliu.web.problems import _field, _pydantic_message, locale_of
@@ -116,16 +117,25 @@ def _errors(locale: str, exc: Exception) -> list[FieldError]:
     return [FieldError("", translate(locale, exc.message, **exc.params))]
 
 
-@router.get("/md/{path}", response_class=HTMLResponse)
+@router.get("/md/{path}", response_class=HTMLResponse, response_model=None)
 def list_page(path: str, request: Request, db: DbDep, actor: CanViewRecords, q: str | None = None,
-              cursor: str | None = None) -> HTMLResponse:
+              cursor: str | None = None) -> Response:
     kind, _model = RESOURCES[path]
     title, _fields, columns = FORMS[path]
+    fmt = export.wants_export(request)
     with db.read() as session:
-        items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=50,
-                                             scope=actor.sites("site.view"))
+        def fetch(after: str | None, limit: int = 50) -> Any:
+            return masterdata.list_records(session, kind, q=q, after=after, limit=limit,
+                                           scope=actor.sites("site.view"))
+        if fmt:
+            # The page heads its columns with the field names (translated): so does the file.
+            return export.answer(request, actor, MD_RESOURCES[path],
+                                 lambda after: fetch(after, 1000), [(c, c) for c in columns],
+                                 fmt=fmt, filename=path)
+        items, nxt = fetch(cursor)
     return render(request, "md_list.html", actor, path=path, title=title, columns=columns,
-                  items=items, q=q or "", next_cursor=nxt)
+                  items=items, q=q or "", next_cursor=nxt,
+                  export_permission=export.permission(MD_RESOURCES[path]))
 
 
 def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None,

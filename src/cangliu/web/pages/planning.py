@@ -10,11 +10,14 @@ from starlette.datastructures import FormData
 
 from cangliu.core.errors import DomainError, ValidationFailed
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import planning, suggestions
 from cangliu.services.postings import Meta
 from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.export import MAX_ROWS, answer, wants_export
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import errors_of
+from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
 CanView = Annotated[Actor, page_permit("planning.view")]
@@ -29,19 +32,41 @@ RULE_LABELS: Final = {"store_replenishment": "Store replenishment",
                       "slow_mover_clearance": "Slow-mover clearance"}
 
 
+EXPORT_COLUMNS: Final = (
+    ("rule", "Rule"), ("sku", "SKU"), ("from_site", "From"), ("to_site", "To"),
+    ("qty", "Quantity"), ("why", "Why"), ("cover_before", "Days of cover"),
+    ("cover_after", "Days of cover after"), ("state", "State"), ("document", "Document"))
+
+
+def _export(request: Request, db: DbDep, actor: Actor, fmt: str, filters: dict[str, Any]
+            ) -> Response:
+    """Every suggestion the filters match; a purchase has no source site: "purchase", as shown."""
+    with db.read() as session:
+        found = suggestions.list_suggestions(session, **filters, limit=MAX_ROWS + 1, offset=0)
+    purchase = translate(locale_of(request), "purchase")
+    rows = [{**s, "from_site": s["from_site"] or purchase, "why": "; ".join(
+        f"{k} = {v}" for k, v in actor.redact(s["trigger"] or {}).items())}
+        for s in found["items"]]
+    return answer(request, actor, "planning", lambda _after: (rows, None), EXPORT_COLUMNS,
+                  fmt=fmt, filename="suggestions", labels={"rule": RULE_LABELS})
+
+
 def _page(request: Request, db: DbDep, actor: Actor, *, status_code: int = 200,
-          errors: list[Any] | None = None, outcome: dict[str, Any] | None = None) -> HTMLResponse:
+          errors: list[Any] | None = None, outcome: dict[str, Any] | None = None) -> Response:
     params = request.query_params
     filters = {k: params.get(k, "open" if k == "state" else "") for k in FILTERS}
     raw_page = params.get("page", "1")
     page = max(int(raw_page), 1) if raw_page.isdigit() else 1
     exception = {"yes": True, "no": False}.get(filters["exception"])
+    wanted: dict[str, Any] = {k: filters[k] or None for k in ("state", "rule", "kind", "site",
+                                                              "sku")}
+    wanted.update(exception=exception, scope=actor.sites("planning.view"))
+    fmt = wants_export(request) if request.method == "GET" else None
+    if fmt:
+        return _export(request, db, actor, fmt, wanted)
     with db.read() as session:
-        found = suggestions.list_suggestions(
-            session, state=filters["state"] or None, rule=filters["rule"] or None,
-            kind=filters["kind"] or None, site=filters["site"] or None,
-            sku=filters["sku"] or None, exception=exception,
-            scope=actor.sites("planning.view"), limit=PAGE, offset=(page - 1) * PAGE)
+        found = suggestions.list_suggestions(session, **wanted, limit=PAGE,
+                                             offset=(page - 1) * PAGE)
         last_run = suggestions.opened_on(session)
     return render(request, "suggestions.html", actor, status_code=status_code, found=found,
                   filters=filters, page=page, pages=max(1, -(-found["total"] // PAGE)),
@@ -49,8 +74,8 @@ def _page(request: Request, db: DbDep, actor: Actor, *, status_code: int = 200,
                   outcome=outcome, base=BASE)
 
 
-@router.get(BASE, response_class=HTMLResponse)
-def suggestions_page(request: Request, db: DbDep, actor: CanView) -> HTMLResponse:
+@router.get(BASE, response_class=HTMLResponse, response_model=None)
+def suggestions_page(request: Request, db: DbDep, actor: CanView) -> Response:
     return _page(request, db, actor)
 
 

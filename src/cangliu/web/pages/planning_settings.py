@@ -13,9 +13,9 @@ from cangliu.core.errors import DomainError, FieldError, StaleVersion, Validatio
 from cangliu.core.permissions import Actor
 from cangliu.core.planning import z_for
 from cangliu.db import queries
+from cangliu.i18n import translate
 from cangliu.services import planning_settings, thresholds
 from cangliu.web.deps import DbDep, Forbidden, check_csrf, deny, in_scope, page_permit
-from cangliu.web.i18n import translate
 from cangliu.web.pages.locks import conflict_of
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from cangliu.core.errors import DomainError, FieldError, StaleVersion
@@ -13,8 +13,10 @@ from cangliu.core.locations import LocationKind
 from cangliu.core.permissions import Actor
 from cangliu.db.models import Location
 from cangliu.db.uow import Database
+from cangliu.i18n import translate
 from cangliu.services import promotions
 from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.export import answer, wants_export
 from cangliu.web.pages.locks import conflict_of
 from cangliu.web.pages.masterdata import _errors
 from cangliu.web.pages.render import render
@@ -42,21 +44,46 @@ def _sites(db: Database, actor: Actor) -> list[tuple[str, str]]:
         return [(c, n) for c, n in session.execute(query.order_by(Location.code))]
 
 
-@router.get(BASE, response_class=HTMLResponse)
+EXPORT_COLUMNS = (("code", "Code"), ("name", "Name"), ("state", "State"), ("starts_on", "Starts on"),
+                  ("ends_on", "Ends on"), ("uplift_pct", "Uplift %"), ("skus", "SKUs"),
+                  ("sites", "Sites"))
+STATE_LABELS = {"upcoming": "Starting soon", "running": "In progress", "past": "Ended",
+                "cancelled": "cancelled"}
+
+
+def _export(request: Request, actor: Actor, fmt: str, fetch: Any) -> Response:
+    """Every promotion the filters match; no SKUs (sites) listed means all of them, as shown."""
+    every = {"skus": translate(locale_of(request), "All SKUs"),
+             "sites": translate(locale_of(request), "All sites")}
+
+    def page(after: str | None) -> Any:
+        items, nxt = fetch(after, 1000)
+        return [{**p, **{k: v for k, v in every.items() if not p[k]}} for p in items], nxt
+    return answer(request, actor, "planning", page, EXPORT_COLUMNS, fmt=fmt,
+                  filename="promotions", labels={"state": STATE_LABELS})
+
+
+@router.get(BASE, response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: Viewer, cursor: str | None = None
-              ) -> HTMLResponse:
+              ) -> Response:
     filters = {k: (request.query_params.get(k) or "").strip() for k in FILTERS}
     filters["state"] = filters["state"] or "all"
     errors: list[FieldError] = []
     items: list[dict[str, Any]] = []
-    nxt = None
+    nxt, fmt = None, wants_export(request)
     try:
         with db.read() as session:
-            items, nxt = promotions.list_promotions(
-                session, today=_today(), q=filters["q"] or None, state=filters["state"],
-                site=filters["site"] or None, sku=filters["sku"] or None, after=cursor,
-                limit=50, scope=actor.sites("planning.view"))
+            def fetch(after: str | None, limit: int = 50) -> Any:
+                return promotions.list_promotions(
+                    session, today=_today(), q=filters["q"] or None, state=filters["state"],
+                    site=filters["site"] or None, sku=filters["sku"] or None, after=after,
+                    limit=limit, scope=actor.sites("planning.view"))
+            if fmt:
+                return _export(request, actor, fmt, fetch)
+            items, nxt = fetch(cursor)
     except DomainError as exc:
+        if fmt:
+            raise
         errors = _errors(locale_of(request), exc)
     return render(request, "promotions.html", actor, status_code=422 if errors else 200,
                   items=items, next_cursor=nxt, filters=filters, errors=errors,

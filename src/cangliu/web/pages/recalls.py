@@ -14,6 +14,7 @@ from cangliu.services import recalls
 from cangliu.services.postings import Meta
 from cangliu.web.api.recalls import network_wide
 from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.export import answer, wants_export
 from cangliu.web.pages.masterdata import _errors
 from cangliu.web.pages.render import render
 from cangliu.web.pages.serials import STATUS_LABELS
@@ -32,17 +33,31 @@ def _page(request: Request, name: str, actor: Actor, **context: Any) -> HTMLResp
     return render(request, name, actor, status_labels=STATUSES, **context)
 
 
-@router.get("/recalls", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("number", "Recall"), ("sku", "SKU"), ("sku_name", "Name"), ("lot", "Lot"),
+                  ("serial", "Serial"), ("reason", "Reason"), ("unit_count", "Units"),
+                  ("held_count", "Held"), ("status", "Status"), ("created_at", "Created"),
+                  ("created_by", "Created by"))
+
+
+@router.get("/recalls", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: Viewer, q: str = "", status: str = "",
-              cursor: str | None = None) -> HTMLResponse:
+              cursor: str | None = None) -> Response:
     filters = {"q": q.strip(), "status": status}
     items: list[dict[str, Any]] = []
-    nxt, errors = None, []
+    nxt, errors, fmt = None, [], wants_export(request)
     try:
         with db.read() as session:
-            items, nxt = recalls.list_recalls(session, q=filters["q"] or None,
-                                              status=status or None, after=cursor, limit=PAGE)
+            def fetch(after: str | None, limit: int = PAGE) -> Any:
+                return recalls.list_recalls(session, q=filters["q"] or None,
+                                            status=status or None, after=after, limit=limit)
+            if fmt:
+                return answer(request, actor, "serial", lambda after: fetch(after, 1000),
+                              EXPORT_COLUMNS, fmt=fmt, filename="recalls",
+                              labels={"status": {"open": "Open", "closed": "Closed"}})
+            items, nxt = fetch(cursor)
     except DomainError as exc:
+        if fmt:
+            raise
         errors = _errors(locale_of(request), exc)
     return _page(request, "recalls.html", actor, items=items, next_cursor=nxt, filters=filters,
                  errors=errors)

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.web.deps import csrf_token
-from cangliu.web.i18n import translate
 from cangliu.web.problems import locale_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")

@@ -17,6 +17,8 @@ from cangliu.services import masterdata, repairs
 from cangliu.services.postings import Meta
 from cangliu.web.api.repairs import guard
 from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
+from cangliu.web.export import answer, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.render import render
 from cangliu.web.pages.serials import STATUS_LABELS as SERIAL_LABELS
 from cangliu.web.pages.transfers import errors_of
@@ -44,21 +46,33 @@ def _page(request: Request, name: str, actor: Actor, status_code: int = 200,
                   fate_labels=FATE_LABELS, **context)
 
 
-@router.get("/repairs", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("number", "Number"), ("status", "Status"), ("serial", "Serial"), ("sku", "SKU"),
+                  ("sku_name", "Name"), ("customer", "Customer"), ("site", "Service site"),
+                  ("fault_code", "Fault code"), ("fault", "Fault"), ("warranty", "Warranty"),
+                  ("opened_at", "Opened"), ("closed_at", "Closed"))
+
+
+@router.get("/repairs", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: Viewer, status: str = "", warranty: str = "",
               sku: str = "", serial: str = "", customer: str = "", site: str = "", q: str = "",
-              cursor: str | None = None) -> HTMLResponse:
+              cursor: str | None = None) -> Response:
     given = dict(zip(FILTERS, (status, warranty, sku, serial, customer, site, q), strict=True))
     filters = {k: v.strip() for k, v in given.items()}
     items: list[dict[str, Any]] = []
-    nxt, errors, code = None, [], 200
+    nxt, errors, code, fmt = None, [], 200, wants_export(request)
     try:
         with db.read() as session:
-            items, nxt = repairs.list_tickets(
-                session, repairs.Filters(**{k: v or None for k, v in filters.items()},
-                                         scope=actor.sites("serial.view")),
-                after=cursor, limit=PAGE)
+            found = repairs.Filters(**{k: v or None for k, v in filters.items()},
+                                    scope=export_sites(actor, "serial") if fmt
+                                    else actor.sites("serial.view"))
+            if fmt:
+                return answer(request, actor, "serial", lambda after: repairs.list_tickets(
+                    session, found, after=after, limit=1000), EXPORT_COLUMNS, fmt=fmt,
+                    filename="repairs", labels={"status": LABELS, "warranty": LABELS})
+            items, nxt = repairs.list_tickets(session, found, after=cursor, limit=PAGE)
     except DomainError as exc:
+        if fmt:
+            raise
         errors, code = errors_of(request, exc), exc.status
     return _page(request, "repairs.html", actor, code, items=items, next_cursor=nxt,
                  filters=filters, errors=errors, statuses=repairs.STATUSES,

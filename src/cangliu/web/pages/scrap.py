@@ -12,12 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cangliu.core.errors import DomainError, ValidationFailed
 from cangliu.core.ledger import ScrapReason, StockStatus
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import masterdata, stock
 from cangliu.services.postings import Meta
 from cangliu.services.scrap import get_scrap, list_scraps, scrap
 from cangliu.services.stock import Line
 from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
-from cangliu.web.i18n import translate
+from cangliu.web.export import answer, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import date_filters, errors_of
 from cangliu.web.pdf import document_pdf
@@ -49,20 +51,34 @@ def _sites(db: Any, actor: Actor) -> list[dict[str, Any]]:
                                             scope=actor.sites("site.view"))[0])
 
 
-@router.get("/docs/scrap", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("number", "Number"), ("state", "State"), ("site", "Site"),
+                  ("reason_code", "Reason code"), ("note", "Note"), ("from_status", "From status"),
+                  ("occurred_at", "Date"), ("operator", "Operator"))
+
+
+@router.get("/docs/scrap", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: CanViewScrap, site: str | None = None,
               q: str | None = None, created_from: str | None = None, created_to: str | None = None,
-              cursor: str | None = None) -> HTMLResponse:
+              cursor: str | None = None) -> Response:
     filters = {"site": site or "", "q": q or "", "created_from": created_from or "",
                "created_to": created_to or ""}
     items: list[dict[str, Any]] = []
     nxt, errors, status = None, [], 200
+    fmt = wants_export(request)
     try:
         start, end = date_filters(created_from, created_to)
-        items, nxt = list_scraps(db.uow(), site=site or None, q=q or None, after=cursor,
-                                 created_from=start, created_to=end,
-                                 scope=actor.sites("scrap.view"))
+
+        def fetch(after: str | None, limit: int = 50) -> Any:
+            return list_scraps(db.uow(), site=site or None, q=q or None, after=after, limit=limit,
+                               created_from=start, created_to=end, scope=export_sites(
+                                   actor, "scrap") if fmt else actor.sites("scrap.view"))
+        if fmt:
+            return answer(request, actor, "scrap", lambda after: fetch(after, 1000),
+                          EXPORT_COLUMNS, fmt=fmt, filename="scrap")
+        items, nxt = fetch(cursor)
     except DomainError as exc:
+        if fmt:
+            raise
         errors, status = errors_of(request, exc), exc.status
     return render(request, "scrap_list.html", actor, status_code=status, items=items,
                   next_cursor=nxt, filters=filters, sites=_sites(db, actor), errors=errors)

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse
 
 from cangliu.core.errors import FieldError, ValidationFailed
 from cangliu.core.permissions import Actor
+from cangliu.i18n import translate
 from cangliu.services import serial_analytics
 from cangliu.web.api.serial_analytics import DIMENSION_TITLES, NOT_RECORDED, TURNAROUND_TITLES
 from cangliu.web.deps import DbDep, page_permit
-from cangliu.web.i18n import translate
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
 

@@ -18,12 +18,14 @@ from cangliu.core.labels import MAX_LABELS
 from cangliu.core.permissions import Actor
 from cangliu.core.serials import gs1, lifecycle
 from cangliu.db.models import Location, Serial, SerialBatch, SerialRule, Sku
+from cangliu.i18n import translate
 from cangliu.services import assemblies, labels, serials
 from cangliu.services.postings import Meta
 from cangliu.web.api.labels import PrintIn, labels_pdf
 from cangliu.web.api.work_orders import units_in_scope
 from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
-from cangliu.web.i18n import translate
+from cangliu.web.export import answer, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.masterdata import _errors
 from cangliu.web.pages.render import render
 from cangliu.web.pages.serial_rules import router as rules_router
@@ -82,20 +84,33 @@ def scanned_code(content: str) -> tuple[str | None, list[FieldError]]:
     return data.serial, []
 
 
-@router.get("/serials", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("code", "Serial"), ("sku", "SKU"), ("sku_name", "Name"), ("status", "Status"),
+                  ("site", "Site"), ("lot", "Lot"), ("batch", "Batch"), ("customer", "Customer"))
+
+
+@router.get("/serials", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: Viewer, sku: str = "", status: str = "",
-              batch: str = "", q: str = "", cursor: str | None = None) -> HTMLResponse:
+              batch: str = "", q: str = "", cursor: str | None = None) -> Response:
     filters = {"sku": sku.strip(), "status": status, "batch": batch.strip(), "q": q.strip()}
     errors: list[FieldError] = []
     items: list[dict[str, Any]] = []
-    nxt = None
+    nxt, fmt = None, wants_export(request)
     try:
         with db.read() as session:
-            items, nxt = serials.list_serials(session, sku=filters["sku"] or None,
-                                              status=status or None, batch=filters["batch"] or None,
-                                              q=filters["q"] or None, after=cursor, limit=PAGE,
-                                              scope=actor.sites("serial.view"))
+            def fetch(after: str | None, limit: int = PAGE) -> Any:
+                return serials.list_serials(
+                    session, sku=filters["sku"] or None, status=status or None,
+                    batch=filters["batch"] or None, q=filters["q"] or None, after=after,
+                    limit=limit, scope=export_sites(actor, "serial") if fmt
+                    else actor.sites("serial.view"))
+            if fmt:
+                return answer(request, actor, "serial", lambda after: fetch(after, 1000),
+                              EXPORT_COLUMNS, fmt=fmt, filename="serials",
+                              labels={"status": STATUS_LABELS})
+            items, nxt = fetch(cursor)
     except ValidationFailed as exc:
+        if fmt:
+            raise
         errors = _errors(locale_of(request), exc)
     return _page(request, "serials.html", actor, items=items, next_cursor=nxt, filters=filters,
                  statuses=lifecycle.STATES, errors=errors, code="")

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import AuthenticationFailed
+from cangliu.i18n import LOCALES
 from cangliu.services import auth
 from cangliu.web.deps import SESSION_KEY, DbDep, check_csrf, client_of
-from cangliu.web.i18n import LOCALES
 from cangliu.web.pages.render import render
 
 router = APIRouter(include_in_schema=False)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from cangliu.core.levels import water_level
@@ -13,11 +13,18 @@ from cangliu.db import queries
 from cangliu.services import masterdata, thresholds
 from cangliu.web.api.stock import decode_cursor, encode_cursor
 from cangliu.web.deps import DbDep, page_permit
+from cangliu.web.export import check_export, collect, export, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.render import render
+from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
 CanViewStock = Annotated[Actor, page_permit("stock.view")]
 PAGE = 50
+COLUMNS = (("sku", "SKU"), ("name", "Name"), ("site", "Site"), ("region", "Region"),
+           ("on_hand", "On hand"), ("reserved", "Reserved"), ("available", "Available"),
+           ("in_transit_in", "In transit in"), ("in_transit_out", "In transit out"),
+           ("on_order", "On order"), ("quality_hold", "Quality hold"), ("damaged", "Damaged"))
 
 
 def _levels(session: Session, rows: list[dict[str, Any]],
@@ -39,13 +46,28 @@ def _levels(session: Session, rows: list[dict[str, Any]],
         target["level_title"] = levels.explanation
 
 
-@router.get("/stock", response_class=HTMLResponse)
+def _export(request: Request, db: DbDep, actor: Actor, flt: queries.StockFilter,
+            fmt: str) -> Response:
+    """Every row the filters match, each SKU named in the user's language."""
+    check_export(request, actor, "stock")
+    locale = locale_of(request)
+    with db.read() as session:
+        rows = collect(lambda c: queries.network(session, flt, limit=1000, after=c))
+    named = [{**r, "name": r.get("sku_name_en") if locale == "en" and r.get("sku_name_en")
+              else r.get("sku_name")} for r in rows]
+    return export(named, COLUMNS, fmt=fmt, filename="stock", actor=actor, locale=locale)
+
+
+@router.get("/stock", response_class=HTMLResponse, response_model=None)
 def overview(request: Request, db: DbDep, actor: CanViewStock, site: str | None = None,
              region: str | None = None, q: str | None = None, cursor: str | None = None
-             ) -> HTMLResponse:
-    after = decode_cursor(cursor)
+             ) -> Response:
+    fmt = wants_export(request)
     flt = queries.StockFilter(site or None, region or None, None, q or None,
-                              actor.sites("stock.view"))
+                              export_sites(actor, "stock") if fmt else actor.sites("stock.view"))
+    if fmt:
+        return _export(request, db, actor, flt, fmt)
+    after = decode_cursor(cursor)
     with db.read() as session:
         rows, nxt = queries.network(session, flt, limit=PAGE,
                                     after=tuple(after) if isinstance(after, list) else None)

@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cangliu.core.errors import DomainError, FieldError, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db import queries
+from cangliu.i18n import translate
 from cangliu.services import masterdata, transfers
 from cangliu.services.postings import Meta
 from cangliu.services.transfers import DestinationIn, ReceiptLineIn, ShipSerialsIn, TransferLineIn
 from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
-from cangliu.web.i18n import translate
+from cangliu.web.export import answer, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pdf import document_pdf
@@ -81,21 +83,37 @@ def date_filters(created_from: str | None, created_to: str | None
     return parse_day(created_from, "created_from"), parse_day(created_to, "created_to")
 
 
-@router.get("/transfers", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("number", "Number"), ("state", "State"), ("source", "From"), ("dest", "To"),
+                  ("expected_arrival", "Expected arrival"), ("created_at", "Created"),
+                  ("shipped_at", "Shipped"), ("received_at", "Received"))
+
+
+@router.get("/transfers", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: CanViewTransfer, state: str | None = None,
               site: str | None = None, q: str | None = None, cursor: str | None = None,
-              created_from: str | None = None, created_to: str | None = None) -> HTMLResponse:
+              created_from: str | None = None, created_to: str | None = None) -> Response:
     filters = {"state": state or "", "site": site or "", "q": q or "",
                "created_from": created_from or "", "created_to": created_to or ""}
     items: list[dict[str, Any]] = []
     nxt, errors, status = None, [], 200
+    fmt = wants_export(request)
     with db.read() as session:
         try:
             start, end = date_filters(created_from, created_to)
-            items, nxt = queries.transfers(session, state=state or None, site=site or None,
-                                           q=q or None, after=cursor, created_from=start,
-                                           created_to=end, scope=actor.sites("transfer.view"))
+
+            def fetch(after: str | None, limit: int = 50) -> Any:
+                return queries.transfers(session, state=state or None, site=site or None,
+                                         q=q or None, after=after, limit=limit,
+                                         created_from=start, created_to=end,
+                                         scope=export_sites(actor, "transfer") if fmt
+                                         else actor.sites("transfer.view"))
+            if fmt:
+                return answer(request, actor, "transfer", lambda after: fetch(after, 1000),
+                              EXPORT_COLUMNS, fmt=fmt, filename="transfers")
+            items, nxt = fetch(cursor)
         except DomainError as exc:
+            if fmt:
+                raise
             errors, status = errors_of(request, exc), exc.status
         sites, _ = masterdata.list_records(session, "site", limit=500,
                                            scope=actor.sites("site.view"))

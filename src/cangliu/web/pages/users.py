@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -13,6 +13,7 @@ from cangliu.core.permissions import ACTIONS, FIELD_GROUPS, RESOURCES, Actor
 from cangliu.services import auth, masterdata, roles, users
 from cangliu.web.api.users import AssignmentsIn, RoleIn, RoleUpdate, UserIn, UserUpdate
 from cangliu.web.deps import DbDep, check_csrf, client_of, page_permit
+from cangliu.web.export import answer, wants_export
 from cangliu.web.pages.masterdata import _errors as field_errors
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
@@ -151,9 +152,31 @@ def _users_list(request: Request, db: DbDep, actor: Actor, *, q: str | None,
                   errors=errors or [])
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
+USER_COLUMNS = (("username", "Username"), ("display_name", "Display name"), ("roles", "Roles"),
+                ("status", "Status"))
+
+
+def _users_export(request: Request, db: DbDep, actor: Actor, fmt: str, q: str | None
+                  ) -> Response:
+    """Every user the search matches, roles by name and status as the list shows them."""
+    locale = locale_of(request)
+    names = {r["code"]: _labelled(locale, r)["label"] for r in roles.list_roles(db.uow())}
+    with db.read() as session:
+        def fetch(after: str | None) -> Any:
+            items, nxt = users.list_users(session, q=q, after=after, limit=1000)
+            return [{**u, "status": "Active" if u["active"] else "Deactivated",
+                     "roles": [names.get(c, c) for c in
+                               (["admin"] if u["is_admin"] and "admin" not in u["roles"] else [])
+                               + list(u["roles"])]} for u in items], nxt
+        return answer(request, actor, "user", fetch, USER_COLUMNS, fmt=fmt, filename="users")
+
+
+@router.get("/admin/users", response_class=HTMLResponse, response_model=None)
 def users_page(request: Request, db: DbDep, actor: CanView, q: str | None = None,
-               cursor: str | None = None) -> HTMLResponse:
+               cursor: str | None = None) -> Response:
+    fmt = wants_export(request)
+    if fmt:
+        return _users_export(request, db, actor, fmt, q)
     return _users_list(request, db, actor, q=q, cursor=cursor)
 
 

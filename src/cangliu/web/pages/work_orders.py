@@ -20,6 +20,8 @@ from cangliu.services.postings import Meta
 from cangliu.services.work_orders import Component
 from cangliu.web.api.work_orders import order_in_scope
 from cangliu.web.deps import DbDep, check_csrf, in_scope, page_permit
+from cangliu.web.export import MAX_ROWS, answer, wants_export
+from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.render import render
 from cangliu.web.pages.serials import scanned_code
 from cangliu.web.pages.transfers import errors_of, serial_codes
@@ -39,19 +41,34 @@ def _sites(session: Session, scope: frozenset[int] | None) -> list[str]:
     return list(session.scalars(query))
 
 
-@router.get("/work-orders", response_class=HTMLResponse)
+EXPORT_COLUMNS = (("number", "Number"), ("sku", "SKU"), ("sku_name", "Name"), ("site", "Site"),
+                  ("line", "Production line"), ("qty", "Quantity"), ("lot", "Lot"),
+                  ("status", "Status"), ("created_at", "Created"), ("created_by", "Created by"),
+                  ("completed_at", "Completed"))
+
+
+@router.get("/work-orders", response_class=HTMLResponse, response_model=None)
 def list_page(request: Request, db: DbDep, actor: Viewer, q: str = "", status: str = "",
-              page: int = 1) -> HTMLResponse:
+              page: int = 1) -> Response:
     filters = {"q": q.strip(), "status": status}
     page = max(page, 1)
     items: list[dict[str, Any]] = []
-    total, errors = 0, []
+    total, errors, fmt = 0, [], wants_export(request)
     try:
         with db.read() as session:
-            items, total = work_orders.list_work_orders(
-                session, q=filters["q"] or None, status=status or None, limit=PAGE,
-                offset=(page - 1) * PAGE, scope=actor.sites("serial.view"))
+            def fetch(limit: int, offset: int) -> Any:
+                return work_orders.list_work_orders(
+                    session, q=filters["q"] or None, status=status or None, limit=limit,
+                    offset=offset, scope=export_sites(actor, "serial") if fmt
+                    else actor.sites("serial.view"))
+            if fmt:
+                return answer(request, actor, "serial",
+                              lambda _after: (fetch(MAX_ROWS + 1, 0)[0], None), EXPORT_COLUMNS,
+                              fmt=fmt, filename="work-orders", labels={"status": STATUS_LABELS})
+            items, total = fetch(PAGE, (page - 1) * PAGE)
     except ValidationFailed as exc:
+        if fmt:
+            raise
         errors = errors_of(request, exc)
     return render(request, "work_orders.html", actor, items=items, total=total, page=page,
                   pages=max(1, -(-total // PAGE)), filters=filters, errors=errors,

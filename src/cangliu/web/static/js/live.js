@@ -1,3 +1,4 @@
+// Every signed-in page: live updates and the navigation menus.
 // Live pages: one EventSource per page on /events. An element with an id and
 // data-live="kind kind…" is refreshed when a matching event arrives: the page (or data-live-url)
 // is fetched again and the element with the same id swapped in, then it flashes and says
@@ -78,3 +79,10 @@
   source.addEventListener("error", function () { body.classList.remove("live-on"); });
   window.addEventListener("pagehide", function () { source.close(); });
 })();
+
+// The navigation's menus: opening one closes the others; a click elsewhere closes them all.
+document.addEventListener("click", function (e) {
+  document.querySelectorAll("nav details.menu[open]").forEach(function (menu) {
+    if (!menu.contains(e.target)) menu.removeAttribute("open");
+  });
+});

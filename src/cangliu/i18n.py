@@ -11,7 +11,7 @@ from babel.support import Translations
 
 LOCALES = ("zh_CN", "en")
 DEFAULT = "zh_CN"
-CATALOGUES = Path(__file__).parent / "locales"
+CATALOGUES = Path(__file__).parent / "web" / "locales"
 
 
 @lru_cache
