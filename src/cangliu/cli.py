@@ -1,8 +1,8 @@
 """The ``cangliu`` command: set-up, demo, serving, ledger verification and demand history."""
 
 import secrets
+import signal
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -157,17 +157,24 @@ class Background:
             part.stop()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def worker() -> None:
     """Run the background work (jobs, the outbox dispatcher, deliveries) in this process, for
-    apps started with CANGLIU_SCHEDULER=off; stop with Ctrl-C."""
+    apps started with CANGLIU_SCHEDULER=off; stop with Ctrl-C or SIGTERM."""
     console.print("worker running: dispatcher; " + ", ".join(
         f"{j.name} every {j.every}" for j in JOBS))
     background = Background(_db(), get_settings())
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop ends the work cleanly
     background.start()
     try:
-        threading.Event().wait()
+        while True:
+            time.sleep(1)
     except KeyboardInterrupt:
+        console.print("stopping …")
         background.stop()
         console.print("worker stopped")
 

@@ -90,6 +90,7 @@ def test_each_user_sees_only_the_events_of_their_scope():
         {"sku": "A", "site": "WH", "site_id": 3}], "postings": []})) is None
     assert visible(store, _event("alert.opened", {"id": 1, "site_id": 3})) is None
     assert visible(store, _event("alert.opened", {"id": 1, "site_id": 7})) == {"id": 1}
+    assert visible(store, _event("alert.opened", {"id": 1, "site_id": None})) is None
     assert visible(store, _event("record.changed", {"entity": "purchase_order"})) is None
     assert visible(store, _event("notification.created", {"users": [5]})) is None
     assert visible(store, _event("notification.created", {"users": [2]})) == {}

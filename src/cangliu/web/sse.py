@@ -149,7 +149,7 @@ def visible(actor: Actor, event: Event) -> dict[str, Any] | None:
     if event.kind.startswith("alert."):
         scope = actor.sites("alert.view")
         site = payload.get("site_id")
-        if scope is None or (scope and (site is None or site in scope)):
+        if scope is None or site in scope:  # an alert of no site: for the unscoped only
             return {k: v for k, v in payload.items() if k != "site_id"}
         return None
     return None
