@@ -2,7 +2,7 @@
 tailed by id without missing a late commit."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -104,6 +104,18 @@ def test_a_failing_consumer_leaves_the_event_for_later_without_stopping_the_othe
                 OutboxEvent.kind == "half.written")) is None
     # at least once: the consumer that succeeded sees the event again on each retry
     assert calls.count("fine") == events.MAX_ATTEMPTS
+
+
+def test_old_dispatched_events_are_purged_and_waiting_ones_kept(db, meta):
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", 1)])
+    assert events.skip_pending(db.uow(), "test") > 0
+    stock.receive(db.uow(), meta, site="WH", lines=[Line("SKU-1", 2)])  # not dispatched yet
+    later = datetime.now(UTC) + timedelta(days=8)
+    assert events.purge(db.uow(), before=later) > 0
+    left = _events(db)
+    assert [e.payload["postings"][0]["operation"] for e in left] == ["receive"]
+    with db.read() as session:
+        assert events.pending(session) == 1
 
 
 def test_the_tail_returns_a_late_commit_with_a_lower_id(db, meta):

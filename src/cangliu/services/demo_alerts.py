@@ -10,11 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from cangliu.core.permissions import Actor
 from cangliu.db import queries
-from cangliu.db.models import Alert, OutboxEvent
+from cangliu.db.models import Alert
 from cangliu.db.uow import Database
 from cangliu.services import alerts, deliveries, events, sales, thresholds
 from cangliu.services.alerts import rules
@@ -34,7 +34,7 @@ def load(db: Database, admin: Actor, now: datetime, public_url: str) -> dict[str
     with db.read() as session:
         low = rules.get_rule(session, "low_stock")
     rules.update_rule(db.uow(), admin, "low_stock", {"channels": [HOOK]}, version=low["version"])
-    _skip_history(db, now)
+    events.skip_pending(db.uow(), "demo history: not evaluated")
     scanned = alerts.scan(db.uow())
     sale = _sale_below_safety_stock(db, admin, now)
     events.dispatch_all(db)
@@ -42,13 +42,6 @@ def load(db: Database, admin: Actor, now: datetime, public_url: str) -> dict[str
         opened = session.scalars(select(Alert).where(Alert.key == sale["key"],
                                                      Alert.state == "open")).first()
     return {"scan": scanned, **sale, "alert": opened.id if opened else None}
-
-
-def _skip_history(db: Database, now: datetime) -> None:
-    with db.uow() as uow:
-        uow.session.execute(update(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
-                            .values(dispatched_at=now, error="demo history: not evaluated"))
-        uow.commit()
 
 
 def _sale_below_safety_stock(db: Database, admin: Actor, now: datetime) -> dict[str, Any]:

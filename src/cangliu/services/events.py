@@ -16,6 +16,7 @@ process, and is also poked by this process's own commits; waiters fall back to p
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -177,12 +178,14 @@ def purge(uow: UnitOfWork, *, before: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def redispatch(uow: UnitOfWork, event_id: int) -> None:
-    """Hand one event to the consumers again (an administrator's repair after a fix)."""
+def skip_pending(uow: UnitOfWork, note: str) -> int:
+    """Mark every undispatched event dispatched without handing it to anyone (history loaded in
+    bulk, such as the demo's, is not news); ``note`` says why on each row."""
     with uow:
-        uow.session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id)
-                            .values(dispatched_at=None, attempts=0, error=""))
+        result = uow.session.execute(update(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
+                                     .values(dispatched_at=uow.now(), error=note))
         uow.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class Tail:
@@ -193,12 +196,10 @@ class Tail:
     never shows up belonged to a transaction that rolled back."""
 
     def __init__(self, start: int, *, grace: float = 10.0,
-                 clock: Callable[[], float] | None = None) -> None:
-        import time
-
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.last = start
         self.grace = grace
-        self.clock = clock or time.monotonic
+        self.clock = clock
         self.holes: dict[int, float] = {}
 
     def read(self, session: Session, limit: int = 500) -> list[Event]:

@@ -212,7 +212,7 @@ async def stream(request: Request, actor: AnyUser,
                 while not sub.queue.empty():
                     batch.append(sub.queue.get_nowait())
                 chunk = "".join(text for event in batch
-                                if (start is None or event.id > last)  # sent while catching up
+                                if event.id > last  # not already sent while catching up
                                 and (text := hub.frame(actor, sig, event)) is not None)
                 if chunk:
                     yield chunk
