@@ -18,8 +18,10 @@ run: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/cangliu serve
 
+# Three workers on two cores: many tests spend their time waiting on PostgreSQL, a server thread
+# or the browser rather than computing.
 test: $(BIN)/.installed
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 3
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

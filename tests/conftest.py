@@ -23,6 +23,8 @@ from cangliu.services.postings import Meta
 
 # Apps under test run no background jobs of their own; tests run jobs with a clock they control.
 os.environ["CANGLIU_SCHEDULER"] = "off"
+# Tests make requests far faster than people: the rate-limit tests turn the limiter on themselves.
+os.environ["CANGLIU_RATE_LIMIT_ENABLED"] = "false"
 
 # Tests create many users: cheap argon2 parameters keep that fast (production keeps the defaults).
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -31,6 +33,11 @@ PG_URL = os.environ.get("CANGLIU_TEST_PG_URL")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first, so that the parallel workers do not end waiting on one of them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
+from cangliu.cli_import import import_command
 from cangliu.cli_rules import rules_app
 from cangliu.cli_serials import serials_app
 from cangliu.cli_simulate import simulate_command
@@ -261,6 +262,7 @@ def plan(day: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
 
 
 app.command("simulate")(simulate_command)
+app.command("import")(import_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(serials_app, name="serials")
 

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "cangliu@localhost"
     smtp_starttls: bool = False
+    # Rate limits per caller (API token, else session, else address): token buckets per minute.
+    rate_limit_enabled: bool = True
+    rate_limit_read_per_minute: int = 600
+    rate_limit_write_per_minute: int = 120
+    rate_limit_login_per_minute: int = 20
+    import_max_mb: int = 20  # the largest spreadsheet an import accepts
 
 
 @lru_cache

@@ -34,7 +34,9 @@ from tests.web.conftest import login
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/health"), ("GET", "/login"), ("POST", "/login"),
           ("POST", "/logout"), ("GET", "/lang/{locale}"), ("GET", "/"),
           # the built-in webhook receiver: the signature is its credential
-          ("POST", "/api/v1/webhooks/echo")}
+          ("POST", "/api/v1/webhooks/echo"),
+          # the scanning pages' service worker, manifest and icon: static files of the app shell
+          ("GET", "/scan/sw.js"), ("GET", "/scan/manifest.webmanifest"), ("GET", "/scan/icon.svg")}
 DOCUMENT_PREFIXES = {"/api/v1/transfers/": "transfer", "/api/v1/purchase-orders/": "purchase",
                      "/api/v1/sales-orders/": "sales", "/api/v1/counts/": "count",
                      "/api/v1/scrap/": "scrap"}
@@ -213,6 +215,10 @@ def world(db, network):
     return _world(db, network)
 
 
+# Every role against every route is the same Python on either database (the scope lookups it
+# relies on run on PostgreSQL in the other tests of this file): it runs on SQLite only.
+@pytest.mark.slow
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_authorization_matrix(app, db, network, world):
     admin = network
     site_id = {code: queries.site_of(db.uow(), code) for code in ("S1", "S2")}

@@ -126,14 +126,21 @@ def every_document(db, network):
     }
 
 
+PRINT_KINDS = {"/transfers": "transfer", "/docs/purchase-orders": "purchase_order",
+               "/docs/sales-orders": "sales_order", "/docs/counts": "stock_count",
+               "/docs/scrap": "scrap"}
+
+
 @pytest.mark.parametrize("base", ["/transfers", "/docs/purchase-orders", "/docs/sales-orders",
                                   "/docs/counts", "/docs/scrap"])
 def test_every_document_has_a_print_view_and_a_pdf(browser, every_document, base):
     number = every_document[base]
     page = browser.get(f"{base}/{number}").text
-    assert f'href="{base}/{number}/print"' in page and f'href="{base}/{number}/pdf"' in page
-    printed = browser.get(f"{base}/{number}/print")
-    assert printed.status_code == 200 and number in printed.text and "SKU-1" in printed.text
+    kind = PRINT_KINDS[base]
+    assert f'href="/print/{kind}/{number}"' in page and f'href="{base}/{number}/pdf"' in page
+    for view in (f"/print/{kind}/{number}", f"{base}/{number}/print"):
+        printed = browser.get(view)
+        assert printed.status_code == 200 and number in printed.text and "SKU-1" in printed.text
     pdf = browser.get(f"{base}/{number}/pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert browser.get(f"{base}/NOPE-1/print").status_code == 404

@@ -37,6 +37,8 @@ NOT_AUDITED = frozenset({
     # Serials are written in bulk; their own history is serial_event. A recall's unit list is
     # frozen in bulk too (the recall itself is audited, each hold is a serial event).
     "serial", "serial_event", "serial_counter", "recall_unit",
+    # Offline operations are the devices' own log; what they post is in the ledger.
+    "offline_device", "offline_op",
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
 BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),

@@ -18,6 +18,7 @@ from cangliu.db.base import Base
 from cangliu.db.models import Barcode, Category, Customer, Location, Sku, StockBalance, Supplier
 from cangliu.db.models.history import keep as keep_version
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import custom_fields
 from cangliu.services.conflicts import stale_version
 from cangliu.services.locks import check_not_locked
 from cangliu.services.valuation import check_method_change
@@ -58,7 +59,21 @@ def to_dict(session: Session, kind: str, row: Any) -> dict[str, Any]:
                                                 .order_by(Barcode.id)))
     if kind == "location":
         data["site"] = session.get_one(Location, row.site_id).code if row.site_id else None
+    if "custom" in data:
+        data["custom"] = data["custom"] or {}
     return data
+
+
+def _check_custom(session: Session, kind: str, values: dict[str, Any], row: Any = None) -> None:
+    """Custom field values checked against the kind's definitions: on create (``row`` None)
+    with defaults, on update merged into the record's current values."""
+    if kind not in custom_fields.MODELS:
+        if values.pop("custom", None):
+            raise ValidationFailed.single("custom", "this record has no custom fields")
+    elif row is None or "custom" in values:
+        values["custom"] = custom_fields.validate(
+            session, kind, values.get("custom"), current=row.custom if row else None,
+            partial=row is not None) or None
 
 
 def _resolve_refs(session: Session, spec: Kind, fields: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +127,7 @@ def create(uow: UnitOfWork, actor: Actor, kind: str, fields: dict[str, Any]) -> 
             raise Conflict("A {label} with code {code} already exists", label=spec.label,
                            code=fields["code"])
         values = _resolve_refs(session, spec, fields)
+        _check_custom(session, kind, values)
         barcodes = values.pop("barcodes", None)
         if kind == "site":
             values["kind"] = LocationKind.SITE.value
@@ -146,6 +162,7 @@ def update_record(uow: UnitOfWork, actor: Actor, kind: str, code: str, version: 
         if "code" in fields:
             raise ValidationFailed.single("code", "cannot be changed: codes are permanent")
         values = _resolve_refs(session, spec, fields)
+        _check_custom(session, kind, values, row)
         barcodes = values.pop("barcodes", None)
         if kind == "site" and "allow_negative" in values:
             _set_negative_stock(session, row, values["allow_negative"])
@@ -296,11 +313,11 @@ SEARCH = {"category": ("code", "name", "name_en"), "sku": ("code", "name", "name
 
 def list_records(session: Session, kind: str, *, q: str | None = None, after: str | None = None,
                  limit: int = 50, filters: dict[str, Any] | None = None,
-                 scope: frozenset[int] | None = None, deleted: bool = False
-                 ) -> tuple[list[dict[str, Any]], str | None]:
+                 scope: frozenset[int] | None = None, deleted: bool = False,
+                 custom: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of records ordered by code, searched by code and name; cursor = last code.
     ``scope`` limits sites and locations to those sites. Deleted records are left out, or with
-    ``deleted`` are the only ones listed."""
+    ``deleted`` are the only ones listed. ``custom`` filters by custom field values."""
     spec = KINDS[kind]
     model: Any = spec.model
     query = select(model).where(model.deleted_at.is_not(None) if deleted
@@ -323,6 +340,8 @@ def list_records(session: Session, kind: str, *, q: str | None = None, after: st
             query = query.where(getattr(model, column) == (ref.id if ref else -1))
         else:
             query = query.where(getattr(model, name) == value)
+    if custom:
+        query = query.where(*custom_fields.where(session, kind, model.custom, custom))
     if after:
         query = query.where(model.code > after)
     rows = list(session.scalars(query.order_by(model.code).limit(limit + 1)))

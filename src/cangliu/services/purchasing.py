@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +37,7 @@ from cangliu.db.models import (
 )
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import approvals, lot_codes, serial_binding
+from cangliu.services import approvals, custom_fields, lot_codes, serial_binding
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.idempotency import Result
@@ -122,6 +123,7 @@ def answer(uow: UnitOfWork, po: PurchaseOrder) -> Result:
         "rate": str(po.rate), "expected_date": po.expected_date.isoformat() if po.expected_date else None,
         "total": str(total.quantize(CENT)), "total_base": str((total * po.rate).quantize(CENT)),
         "reason": po.reason, "created_by": po.created_by, "created_at": po.created_at.isoformat(),
+        "custom": po.custom or {},
         "allowed_actions": sorted(PURCHASE_ORDER.allowed(po.state) + (
             ["return"] if po.state in RETURNS.transitions
             and any(ln.returned_qty < ln.received_qty for ln in lines) else [])),
@@ -167,9 +169,10 @@ def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[Purchase
 
 def new_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
                  lines: list[PurchaseLineIn], currency: str = BASE_CURRENCY,
-                 rate: Decimal | str | None = None, expected_date: date | None = None
-                 ) -> PurchaseOrder:
-    """A draft purchase order with its lines, inside the caller's transaction."""
+                 rate: Decimal | str | None = None, expected_date: date | None = None,
+                 custom: dict[str, Any] | None = None) -> PurchaseOrder:
+    """A draft purchase order with its lines, inside the caller's transaction. ``custom``:
+    the custom field values (None when the system makes the order: defaults only)."""
     sup = _supplier(uow, supplier)
     site_row = md.site_by_code(uow.session, site)
     fx = _rate(currency, rate)
@@ -177,7 +180,8 @@ def new_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
     po = PurchaseOrder(number=next_number(uow, "purchase_order", now.date()), state="draft",
                        supplier_id=sup.id, site_id=site_row.id, currency=currency, rate=fx,
                        expected_date=expected_date, reason=meta.reason,
-                       created_by=meta.actor.username, created_at=now, version=1)
+                       created_by=meta.actor.username, created_at=now, version=1,
+                       custom=custom_fields.stored(uow.session, "purchase_order", custom))
     uow.session.add(po)
     uow.session.flush()
     uow.session.add_all(_lines(uow, po.id, sup, lines))
@@ -188,13 +192,16 @@ def new_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
 @retrying
 def create_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
                     lines: list[PurchaseLineIn], currency: str = BASE_CURRENCY,
-                    rate: Decimal | str | None = None, expected_date: date | None = None) -> Result:
+                    rate: Decimal | str | None = None, expected_date: date | None = None,
+                    custom: dict[str, Any] | None = None) -> Result:
     def work() -> Result:
         return answer(uow, new_purchase(uow, meta, supplier=supplier, site=site, lines=lines,
-                                        currency=currency, rate=rate, expected_date=expected_date))
+                                        currency=currency, rate=rate, expected_date=expected_date,
+                                        custom=custom))
 
     request = {"supplier": supplier, "site": site, "lines": [vars(x) for x in lines],
-               "currency": currency, "rate": rate, "expected_date": expected_date}
+               "currency": currency, "rate": rate, "expected_date": expected_date,
+               **({"custom": custom} if custom else {})}
     return transact(uow, meta, "create_purchase", request, work)
 
 
@@ -212,9 +219,10 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                     supplier: str | None = None, site: str | None = None,
                     currency: str | None = None, rate: Decimal | str | None = None,
                     expected_date: date | None = None,
-                    lines: list[PurchaseLineIn] | None = None) -> Result:
-    """Edit a draft (what is not given stays); lines are replaced as a whole. A stale version
-    changes nothing and answers with the current document."""
+                    lines: list[PurchaseLineIn] | None = None,
+                    custom: dict[str, Any] | None = None) -> Result:
+    """Edit a draft (what is not given stays); lines are replaced as a whole, custom values
+    key by key. A stale version changes nothing and answers with the current document."""
     def edit(po: PurchaseOrder, _meta: Meta) -> str | None:
         sup = _supplier(uow, supplier) if supplier else uow.session.get_one(Supplier, po.supplier_id)
         po.supplier_id = sup.id
@@ -224,6 +232,9 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
             po.rate = _rate(currency or po.currency, rate)
         po.currency = currency or po.currency
         po.expected_date = expected_date or po.expected_date
+        if custom is not None:
+            po.custom = custom_fields.stored(uow.session, "purchase_order", custom,
+                                             current=po.custom, partial=True)
         if lines is not None:
             replace_lines(uow, _order_lines(uow, po), _lines(uow, po.id, sup, lines))
         if po.state != "submitted":
@@ -235,7 +246,8 @@ def update_purchase(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
 
     request = {"version": version, "supplier": supplier, "site": site, "currency": currency,
                "rate": rate, "expected_date": expected_date,
-               "lines": [vars(x) for x in lines] if lines is not None else None}
+               "lines": [vars(x) for x in lines] if lines is not None else None,
+               **({"custom": custom} if custom is not None else {})}
     return act(uow, meta, approvals.editable(KIND, "purchase"), number, "edit", request, edit,
                version)
 

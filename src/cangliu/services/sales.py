@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +34,7 @@ from cangliu.db.models import (
 from cangliu.db.repositories import ledger as repo
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import serial_binding
+from cangliu.services import custom_fields, serial_binding
 from cangliu.services.accounts import book_credit, book_item
 from cangliu.services.documents import DocumentKind, act, get, line_price, load, replace_lines
 from cangliu.services.held import held, hold, request_of
@@ -108,6 +109,7 @@ def answer(uow: UnitOfWork, so: SalesOrder) -> Result:
         "site": s.get_one(Location, so.site_id).code, "channel": so.channel,
         "currency": so.currency, "rate": str(so.rate), "total": str(total.quantize(Decimal("0.01"))),
         "reason": so.reason, "created_by": so.created_by, "created_at": so.created_at.isoformat(),
+        "custom": so.custom or {},
         "allowed_actions": SALES_ORDER.allowed(so.state),
         "returns": held(uow, "sales_return", parent=so.number),
         "lines": [{"line_no": ln.line_no, "sku": codes[ln.sku_id], "qty": str(ln.qty),
@@ -149,7 +151,10 @@ def _new_lines(uow: UnitOfWork, so_id: int, customer: Customer, lines: list[Sale
 @retrying
 def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
                 lines: list[SalesLineIn], channel: str = Channel.STORE.value,
-                currency: str = BASE_CURRENCY, rate: Decimal | str | None = None) -> Result:
+                currency: str = BASE_CURRENCY, rate: Decimal | str | None = None,
+                custom: dict[str, Any] | None = None) -> Result:
+    """A draft sales order; ``custom`` holds its custom field values (None when the system
+    makes it: defaults only)."""
     def work() -> Result:
         cust = _customer(uow, customer)
         site_row = md.site_by_code(uow.session, site)
@@ -159,7 +164,8 @@ def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
         so = SalesOrder(number=next_number(uow, "sales_order", now.date()), state="draft",
                         customer_id=cust.id, site_id=site_row.id, channel=channel, currency=currency,
                         rate=fx, reason=meta.reason, created_by=meta.actor.username,
-                        created_at=now, version=1)
+                        created_at=now, version=1,
+                        custom=custom_fields.stored(uow.session, "sales_order", custom))
         uow.session.add(so)
         uow.session.flush()
         uow.session.add_all(_new_lines(uow, so.id, cust, lines))
@@ -167,7 +173,8 @@ def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
         return answer(uow, so)
 
     request = {"customer": customer, "site": site, "lines": [vars(x) for x in lines],
-               "channel": channel, "currency": currency, "rate": rate}
+               "channel": channel, "currency": currency, "rate": rate,
+               **({"custom": custom} if custom else {})}
     return transact(uow, meta, "create_sale", request, work)
 
 
@@ -193,7 +200,8 @@ def _check_channel(channel: str) -> None:
 def update_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                 customer: str | None = None, site: str | None = None, channel: str | None = None,
                 currency: str | None = None, rate: Decimal | str | None = None,
-                lines: list[SalesLineIn] | None = None) -> Result:
+                lines: list[SalesLineIn] | None = None,
+                custom: dict[str, Any] | None = None) -> Result:
     """Edit a draft; a stale version changes nothing and answers with the current order.
 
     Fields left out keep their value; lines, when given, replace the order's lines as a whole.
@@ -209,6 +217,9 @@ def update_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
         if currency is not None or rate not in (None, ""):
             so.currency = currency or so.currency
             so.rate = _rate(so.currency, rate)
+        if custom is not None:
+            so.custom = custom_fields.stored(uow.session, "sales_order", custom,
+                                             current=so.custom, partial=True)
         if lines is not None:
             new = _new_lines(uow, so.id, cust or uow.session.get_one(Customer, so.customer_id),
                              lines)
@@ -216,7 +227,8 @@ def update_sale(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
 
     request = {"version": version, "customer": customer, "site": site, "channel": channel,
                "currency": currency, "rate": rate,
-               "lines": [vars(x) for x in lines] if lines is not None else None}
+               "lines": [vars(x) for x in lines] if lines is not None else None,
+               **({"custom": custom} if custom is not None else {})}
     return act(uow, meta, KIND, number, "edit", request, edit, version)
 
 

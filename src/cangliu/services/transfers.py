@@ -9,6 +9,7 @@ and declared shortages to the adjustment location.
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,7 +23,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import Location, Sku, StockMove, TransferLine, TransferOrder
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import approvals, serial_binding
+from cangliu.services import approvals, custom_fields, serial_binding
 from cangliu.services.documents import DocumentKind, act, get
 from cangliu.services.idempotency import Result
 from cangliu.services.numbering import next_number
@@ -84,7 +85,7 @@ def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
         if shipped and order.state in ("received", "closed") else None,
         "reason": order.reason, "generated_by_rule": order.generated_by_rule,
         "exception": order.exception, "created_by": order.created_by,
-        "created_at": order.created_at.isoformat(),
+        "created_at": order.created_at.isoformat(), "custom": order.custom or {},
         "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
         "received_at": order.received_at.isoformat() if order.received_at else None,
         "allowed_actions": TRANSFER.allowed(order.state),
@@ -119,8 +120,10 @@ class DestinationIn:
 
 
 def new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list[TransferLineIn],
-              expected_arrival: date | None, field: str = "") -> TransferOrder:
-    """A draft transfer with its lines; ``field`` prefixes error fields, e.g. ``destinations[1].``."""
+              expected_arrival: date | None, field: str = "",
+              custom: dict[str, Any] | None = None) -> TransferOrder:
+    """A draft transfer with its lines; ``field`` prefixes error fields, e.g. ``destinations[1].``.
+    ``custom``: its custom field values (None when the system makes it: defaults only)."""
     dst = md.site_by_code(uow.session, dest, field=f"{field}dest")
     if src.id == dst.id:
         raise ValidationFailed.single(f"{field}dest", "must differ from the source site")
@@ -128,7 +131,8 @@ def new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list
     order = TransferOrder(number=next_number(uow, "transfer", now.date()), state="draft",
                           source_site_id=src.id, dest_site_id=dst.id,
                           expected_arrival=expected_arrival, reason=meta.reason,
-                          created_by=meta.actor.username, created_at=now, version=1)
+                          created_by=meta.actor.username, created_at=now, version=1,
+                          custom=custom_fields.stored(uow.session, "transfer_order", custom))
     uow.session.add(order)
     uow.session.flush()
     try:
@@ -141,21 +145,25 @@ def new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list
 
 @retrying
 def create_transfer(uow: UnitOfWork, meta: Meta, *, source: str, dest: str,
-                    lines: list[TransferLineIn], expected_arrival: date | None = None) -> Result:
+                    lines: list[TransferLineIn], expected_arrival: date | None = None,
+                    custom: dict[str, Any] | None = None) -> Result:
     def work() -> Result:
         src = md.site_by_code(uow.session, source, field="source")
-        return answer(uow, new_order(uow, meta, src, dest, lines, expected_arrival))
+        return answer(uow, new_order(uow, meta, src, dest, lines, expected_arrival,
+                                     custom=custom))
 
     request = {"source": source, "dest": dest, "lines": [vars(x) for x in lines],
-               "expected_arrival": expected_arrival, "reason": meta.reason}
+               "expected_arrival": expected_arrival, "reason": meta.reason,
+               **({"custom": custom} if custom else {})}
     return transact(uow, meta, "create_transfer", request, work)
 
 
 @retrying
 def create_transfers(uow: UnitOfWork, meta: Meta, *, source: str,
-                     destinations: list[DestinationIn]) -> Result:
+                     destinations: list[DestinationIn],
+                     custom: dict[str, Any] | None = None) -> Result:
     """One source replenishing several sites: a separate transfer per destination, all created in
-    one transaction, so a bad line anywhere creates none of them."""
+    one transaction, so a bad line anywhere creates none of them. ``custom`` values go on each."""
     def work() -> Result:
         if not destinations:
             raise ValidationFailed.single("destinations", "must have at least one destination")
@@ -168,22 +176,27 @@ def create_transfers(uow: UnitOfWork, meta: Meta, *, source: str,
                                               "site {site} is named twice", site=d.dest)
             seen.add(d.dest)
             orders.append(new_order(uow, meta, src, d.dest, d.lines, d.expected_arrival,
-                                     field=f"destinations[{i}]."))
+                                     field=f"destinations[{i}].", custom=custom))
         return {"source": source, "transfers": [answer(uow, o) for o in orders]}
 
     request = {"source": source, "reason": meta.reason, "destinations": [
         {"dest": d.dest, "expected_arrival": d.expected_arrival,
-         "lines": [vars(x) for x in d.lines]} for d in destinations]}
+         "lines": [vars(x) for x in d.lines]} for d in destinations],
+        **({"custom": custom} if custom else {})}
     return transact(uow, meta, "create_transfers", request, work)
 
 
 @retrying
 def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
                     lines: list[TransferLineIn] | None = None,
-                    expected_arrival: date | None = None) -> Result:
+                    expected_arrival: date | None = None,
+                    custom: dict[str, Any] | None = None) -> Result:
     """Edit a draft; a stale version changes nothing and answers with the current document."""
     def edit(order: TransferOrder, _meta: Meta) -> str | None:
         order.expected_arrival = expected_arrival or order.expected_arrival
+        if custom is not None:
+            order.custom = custom_fields.stored(uow.session, "transfer_order", custom,
+                                                current=order.custom, partial=True)
         if lines is not None:
             new = _new_lines(uow, order.id, lines)
             for old in uow.session.scalars(select(TransferLine)
@@ -199,7 +212,8 @@ def update_transfer(uow: UnitOfWork, meta: Meta, *, number: str, version: int,
         return approvals.settle(uow, "transfer", number, restarted)
 
     request = {"version": version, "expected_arrival": expected_arrival,
-               "lines": [vars(x) for x in lines] if lines is not None else None}
+               "lines": [vars(x) for x in lines] if lines is not None else None,
+               **({"custom": custom} if custom is not None else {})}
     return act(uow, meta, approvals.editable(KIND, "transfer"), number, "edit", request, edit,
                version)
 

@@ -22,7 +22,8 @@ from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.i18n import translate
 from cangliu.services import auth, roles
-from cangliu.web import problems, sse
+from cangliu.web import openapi as openapi_doc
+from cangliu.web import problems, ratelimit, sse
 from cangliu.web.api import alerts as alerts_api
 from cangliu.web.api import approvals as approvals_api
 from cangliu.web.api import audit as audit_api
@@ -30,16 +31,20 @@ from cangliu.web.api import auth as auth_api
 from cangliu.web.api import channels as channels_api
 from cangliu.web.api import collab as collab_api
 from cangliu.web.api import counts as counts_api
+from cangliu.web.api import custom_fields as custom_fields_api
 from cangliu.web.api import dashboard as dashboard_api
 from cangliu.web.api import finance as finance_api
 from cangliu.web.api import history as history_api
+from cangliu.web.api import imports as imports_api
 from cangliu.web.api import labels as labels_api
 from cangliu.web.api import locks as locks_api
 from cangliu.web.api import lots as lots_api
 from cangliu.web.api import masterdata as masterdata_api
+from cangliu.web.api import offline as offline_api
 from cangliu.web.api import planning as planning_api
 from cangliu.web.api import planning_rules as planning_rules_api
 from cangliu.web.api import planning_settings as planning_settings_api
+from cangliu.web.api import print_templates as print_templates_api
 from cangliu.web.api import promotions as promotions_api
 from cangliu.web.api import purchasing as purchasing_api
 from cangliu.web.api import recalls as recalls_api
@@ -52,6 +57,7 @@ from cangliu.web.api import stock as stock_api
 from cangliu.web.api import suggestions as suggestions_api
 from cangliu.web.api import transfers as transfers_api
 from cangliu.web.api import users as users_api
+from cangliu.web.api import webhooks as webhooks_api
 from cangliu.web.api import work_orders as work_orders_api
 from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
@@ -63,21 +69,26 @@ from cangliu.web.pages import audit as audit_pages
 from cangliu.web.pages import calendar_events as calendar_event_pages
 from cangliu.web.pages import channels as channel_pages
 from cangliu.web.pages import collab as collab_pages
+from cangliu.web.pages import custom_fields as custom_field_pages
 from cangliu.web.pages import dashboard as dashboard_pages
 from cangliu.web.pages import documents as document_pages
 from cangliu.web.pages import history as history_pages
+from cangliu.web.pages import imports as import_pages
 from cangliu.web.pages import labels as label_pages
 from cangliu.web.pages import locks as lock_pages
 from cangliu.web.pages import lots as lot_pages
 from cangliu.web.pages import masterdata as masterdata_pages
+from cangliu.web.pages import offline_review as offline_review_pages
 from cangliu.web.pages import planning as planning_pages
 from cangliu.web.pages import planning_rules as planning_rule_pages
 from cangliu.web.pages import planning_settings as planning_settings_pages
+from cangliu.web.pages import print_templates as print_template_pages
 from cangliu.web.pages import promotions as promotion_pages
 from cangliu.web.pages import recalls as recall_pages
 from cangliu.web.pages import repairs as repair_pages
 from cangliu.web.pages import reports as report_pages
 from cangliu.web.pages import returns as return_pages
+from cangliu.web.pages import scan as scan_pages
 from cangliu.web.pages import scrap as scrap_pages
 from cangliu.web.pages import serial_analytics as serial_analytics_pages
 from cangliu.web.pages import serials as serial_pages
@@ -150,6 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                   redoc_url=None, lifespan=partial(_lifespan, background))
     app.state.db = db
     app.state.events = (settings.events_listen, settings.events_poll_seconds)
+    app.state.import_max_bytes = settings.import_max_mb * 1024 * 1024
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
@@ -217,5 +229,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     for module in (alerts_api, alert_pages, channels_api, channel_pages, dashboard_api,
                    dashboard_pages, reports_api, report_pages):
         app.include_router(module.router)
+    # The review queue's /scan/review comes before the scanning pages' /scan/{task}.
+    for module in (offline_api, offline_review_pages, scan_pages, imports_api, import_pages,
+                   custom_fields_api, custom_field_pages, print_templates_api, print_template_pages,
+                   webhooks_api):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    ratelimit.install(app, settings)
+    openapi_doc.install(app)
     return app

@@ -76,8 +76,16 @@ def _device(request: Request) -> str:
     return (request.headers.get("x-device") or "")[:64]
 
 
+# Set in the scope of a call this process makes on a user's behalf (an offline operation being
+# replayed), so the user already authenticated for the outer request is not looked up again.
+ACTING_FOR = "cangliu.acting_for"
+
+
 def current_actor(request: Request, db: DbDep) -> Actor:
     """The user behind an API call: a bearer token, or the browser session plus its CSRF header."""
+    acting_for = request.scope.get(ACTING_FOR)
+    if isinstance(acting_for, Actor):
+        return audit.bind_actor(replace(acting_for, device=_device(request)))
     header = request.headers.get("authorization", "")
     bearer = header.lower().startswith("bearer ")
     try:

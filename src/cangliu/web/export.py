@@ -23,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from cangliu.core.custom_fields import Definition, FieldType, display
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import RESOURCES, Actor
 from cangliu.i18n import translate
@@ -42,6 +43,34 @@ Fetch = Callable[[Any], tuple[Sequence[Mapping[str, Any]], Any]]  # cursor → p
 # the pages.
 WORDS = frozenset({"state", "status", "reason_code", "from_status", "action", "kind", "site_kind",
                    "channel", "tracking"})
+
+
+def custom_columns(definitions: Sequence[Definition], locale: str) -> list[tuple[str, str]]:
+    """The columns of a record's active custom fields, headed by their label in ``locale``
+    (labels are the administrator's words, not msgids: translation leaves them as they are)."""
+    return [(f"custom.{d.key}", d.label(locale)) for d in definitions if d.active]
+
+
+def with_custom(rows: Iterable[Mapping[str, Any]], definitions: Sequence[Definition],
+                locale: str) -> list[dict[str, Any]]:
+    """Rows with a ``custom.<key>`` cell per custom field, options by their label."""
+    out = []
+    for row in rows:
+        values = row.get("custom") or {}
+        out.append({**row, **{f"custom.{d.key}": _custom_cell(d, values.get(d.key), locale)
+                              for d in definitions}})
+    return out
+
+
+def _custom_cell(d: Definition, value: Any, locale: str) -> Any:
+    """Numbers and dates stay numbers and dates for Excel; the rest as the pages show it."""
+    if value is None or value == "":
+        return None
+    if d.type == FieldType.NUMBER:
+        return Decimal(str(value))
+    if d.type == FieldType.DATE:
+        return date.fromisoformat(str(value))
+    return display(d, value, locale)
 
 
 def wants_export(request: Request) -> str | None:

@@ -1,5 +1,6 @@
 """Errors as RFC 9457 problem details, in the caller's language."""
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -109,11 +110,13 @@ async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
 def stale_details(exc: StaleVersion) -> dict[str, Any]:
     """A stale edit's 409: the current version and record, who saved it and when, and per
     changed field its value at the caller's version and now."""
+    # Decimals stay decimal strings, as in every other answer.
     body: dict[str, Any] = jsonable_encoder({
         "current_version": exc.current_version, "current": exc.changed,
         "saved_by": exc.saved_by or None,
         "saved_at": exc.saved_at.isoformat() if exc.saved_at else None,
-        "changes": {c.field: {"before": c.before, "after": c.after} for c in exc.changes}})
+        "changes": {c.field: {"before": c.before, "after": c.after} for c in exc.changes}},
+        custom_encoder={Decimal: str})
     return body
 
 
@@ -121,10 +124,14 @@ async def on_http_error(request: Request, exc: HTTPException) -> Any:
     if not request.url.path.startswith("/api/"):
         from fastapi.exception_handlers import http_exception_handler
         return await http_exception_handler(request, exc)
-    titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+    titles = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
               405: "Method not allowed"}
     title = titles.get(exc.status_code, "Request failed")
-    detail = translate(locale_of(request), str(exc.detail)) if exc.detail else title
+    locale = locale_of(request)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        return problem(request, 400, title, translate(locale, "The request body could not be read"),
+                       errors=[{"field": "body", "message": translate(locale, "is not valid JSON")}])
+    detail = translate(locale, str(exc.detail)) if exc.detail else title
     return problem(request, exc.status_code, title, detail)
 
 

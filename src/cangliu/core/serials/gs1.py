@@ -33,9 +33,14 @@ class AiSpec:
 SPECS: Final[dict[str, AiSpec]] = {
     "00": AiSpec("SSCC", 18, variable=False, numeric=True),
     "01": AiSpec("GTIN", 14, variable=False, numeric=True),
+    "02": AiSpec("GTIN of contained items", 14, variable=False, numeric=True),
     "10": AiSpec("lot", 20, variable=True, numeric=False),
+    "11": AiSpec("production date", 6, variable=False, numeric=True),
+    "15": AiSpec("best before date", 6, variable=False, numeric=True),
     "17": AiSpec("expiry date", 6, variable=False, numeric=True),
     "21": AiSpec("serial", 20, variable=True, numeric=False),
+    "30": AiSpec("variable count", 8, variable=True, numeric=True),
+    "37": AiSpec("count of contained items", 8, variable=True, numeric=True),
 }
 ORDER: Final = ("00", "01", "17", "10", "21")  # fixed-length first: fewer separators
 
@@ -163,7 +168,7 @@ def _check_value(ai: str, value: str) -> None:
     if bad is not None:
         raise _fail(ai, "character {character} at position {position} is not allowed in {label}",
                     character=value[bad], position=bad + 1, label=spec.name)
-    if ai in ("00", "01"):
+    if ai in ("00", "01", "02"):
         expected = check_character("gs1", value[:-1])
         if value[-1] != expected:
             raise _fail(ai, "{label} check digit mismatch: expected {expected}", label=spec.name,

@@ -12,6 +12,7 @@ from cangliu.db.models.auth import (
 )
 from cangliu.db.models.calendar import CalendarEvent
 from cangliu.db.models.collab import DocumentComment, Notification, Task
+from cangliu.db.models.custom_fields import CustomField
 from cangliu.db.models.documents import (
     CustomerPrice,
     HeldDocument,
@@ -35,6 +36,7 @@ from cangliu.db.models.events import (
     OutboxEvent,
 )
 from cangliu.db.models.history import RecordVersion
+from cangliu.db.models.imports import ImportFile, ImportJob
 from cangliu.db.models.labels import LabelTemplate
 from cangliu.db.models.ledger import (
     IdempotencyRecord,
@@ -54,6 +56,7 @@ from cangliu.db.models.masterdata import (
     Supplier,
 )
 from cangliu.db.models.money import Allocation, OpenItem, Payment
+from cangliu.db.models.offline import OfflineDevice, OfflineOperation
 from cangliu.db.models.planning import (
     DemandDay,
     PlanningSuggestion,
@@ -61,6 +64,7 @@ from cangliu.db.models.planning import (
     ThresholdOverride,
 )
 from cangliu.db.models.planning_rules import TransferRule, TransferRuleVersion
+from cangliu.db.models.print_templates import PrintTemplate
 from cangliu.db.models.promotions import Promotion, PromotionSite, PromotionSku
 from cangliu.db.models.serials import (
     AssemblyLink,
@@ -96,6 +100,7 @@ __all__ = [
     "CalendarEvent",
     "Category",
     "Channel",
+    "CustomField",
     "Customer",
     "CustomerPrice",
     "Delivery",
@@ -104,15 +109,20 @@ __all__ = [
     "EditLock",
     "HeldDocument",
     "IdempotencyRecord",
+    "ImportFile",
+    "ImportJob",
     "LabelTemplate",
     "Location",
     "Lot",
     "Notification",
     "NumberCounter",
+    "OfflineDevice",
+    "OfflineOperation",
     "OpenItem",
     "OutboxEvent",
     "Payment",
     "PlanningSuggestion",
+    "PrintTemplate",
     "Promotion",
     "PromotionSite",
     "PromotionSku",

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -18,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
+from cangliu.db.models.custom_fields import CustomJson
 from cangliu.db.types import Exact
 
 
@@ -45,6 +47,7 @@ class TransferOrder(Base):
     shipped_at: Mapped[datetime | None]
     received_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)  # custom field values
     # The planning rule whose suggestion created it ('' when entered by hand), and whether it
     # moves stock from a faster-selling site to a slower one (approval then asks the director).
     generated_by_rule: Mapped[str] = mapped_column(String(60), default="", server_default="")
@@ -101,6 +104,7 @@ class PurchaseOrder(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)  # custom field values
 
 
 class PurchaseLine(Base):
@@ -148,6 +152,7 @@ class SalesOrder(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)  # custom field values
 
 
 class SalesLine(Base):

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
+from cangliu.db.models.custom_fields import CustomJson
 from cangliu.db.types import Exact
 
 
@@ -74,6 +76,8 @@ class Sku(Versioned, Deletable, Base):
     # Warranty from the ship date, for repair tickets; 0: none.
     warranty_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Values of the custom fields an administrator defined (key → value), see custom_field.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)
 
 
 class Barcode(Base):
@@ -121,6 +125,8 @@ class Location(Versioned, Deletable, Base):
     capacity_weight_kg: Mapped[Decimal | None] = mapped_column(Exact)
     allow_negative: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Values of the custom fields an administrator defined (key → value), see custom_field.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)
 
 
 class Supplier(Versioned, Deletable, Base):
@@ -134,6 +140,8 @@ class Supplier(Versioned, Deletable, Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     lead_time_days: Mapped[int] = mapped_column(Integer, default=7)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Values of the custom fields an administrator defined (key → value), see custom_field.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)
 
 
 class Customer(Versioned, Deletable, Base):
@@ -147,3 +155,5 @@ class Customer(Versioned, Deletable, Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Values of the custom fields an administrator defined (key → value), see custom_field.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)

@@ -3,6 +3,7 @@ batches they were generated in and every event of their lifecycle."""
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
+from cangliu.db.models.custom_fields import CustomJson
 from cangliu.db.models.masterdata import Versioned
 from cangliu.db.types import Exact
 
@@ -93,6 +95,7 @@ class Serial(Base):
     sales_order: Mapped[str | None] = mapped_column(String(40))
     purchase_order: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
+    custom: Mapped[dict[str, Any] | None] = mapped_column(CustomJson)  # custom field values
 
 
 class SerialEvent(Base):

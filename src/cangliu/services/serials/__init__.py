@@ -2,7 +2,13 @@
 serial's record and timeline, and lifecycle events recorded by documents."""
 
 from cangliu.services.serials.generation import MAX_BATCH, SerialExists, generate, uniqueness
-from cangliu.services.serials.records import get_serial, list_serials, record_event, timeline
+from cangliu.services.serials.records import (
+    get_serial,
+    list_serials,
+    record_event,
+    set_custom,
+    timeline,
+)
 from cangliu.services.serials.rules import (
     DEFAULT_TEMPLATES,
     create,
@@ -17,5 +23,5 @@ from cangliu.services.serials.scanning import check_scan
 __all__ = [
     "DEFAULT_TEMPLATES", "MAX_BATCH", "SerialExists", "check_scan", "create", "generate",
     "get_rule", "get_serial", "list_rules", "list_serials", "preview", "record_event",
-    "rule_for", "timeline", "uniqueness", "update",
+    "rule_for", "set_custom", "timeline", "uniqueness", "update",
 ]

@@ -10,7 +10,7 @@ stops the batch, naming it, and nothing is written.
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, literal, select
+from sqlalchemy import Table, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from cangliu.core.permissions import Actor
 from cangliu.core.serials import templates
 from cangliu.db.models import Lot, Serial, SerialBatch, SerialCounter, SerialEvent, SerialRule, Setting, Sku
 from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import custom_fields
 from cangliu.services.idempotency import Result, once
 from cangliu.services.numbering import next_number
 from cangliu.services.serials import rules
@@ -157,6 +158,9 @@ def _insert_serials(uow: UnitOfWork, actor: Actor, batch: SerialBatch, codes: li
                                          strict=True)])
     except (IntegrityError, conn.dialect.loaded_dbapi.IntegrityError):
         raise SerialExists(_first_taken(uow, keys, codes)) from None
+    defaults = custom_fields.stored(uow.session, "serial", None)
+    if defaults:  # the custom fields' defaults, set once for the whole batch
+        conn.execute(update(SERIAL).where(SERIAL.c.batch_id == batch.id).values(custom=defaults))
     event = select(SERIAL.c.id, bindparam("at", now, type_=EVENT.c.at.type),
                    literal("generated"), literal("generated"), literal(actor.username),
                    literal(actor.device), literal("serial_batch"), literal(batch.number),

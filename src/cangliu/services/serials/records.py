@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, aliased
 from cangliu.core.errors import Conflict, NotFound, ValidationFailed
 from cangliu.core.serials import lifecycle
 from cangliu.db.models import Customer, Location, Serial, SerialBatch, SerialEvent, SerialRule, Sku
+from cangliu.db.uow import UnitOfWork, retrying
+from cangliu.services import custom_fields
 
 SERIAL: Table = Serial.__table__  # type: ignore[assignment]
 EVENT: Table = SerialEvent.__table__  # type: ignore[assignment]
@@ -32,7 +34,7 @@ _COLUMNS = (Serial.id, Serial.code, Sku.code.label("sku"), Sku.name.label("sku_n
             _code_of(SerialRule, SerialRule.code, Serial.rule_id, "rule"),
             _code_of(Parent, Parent.code, Serial.parent_id, "parent"),
             _code_of(Customer, Customer.code, Serial.customer_id, "customer"), Serial.sales_order,
-            Serial.purchase_order, Serial.created_at, Serial.site_id)
+            Serial.purchase_order, Serial.created_at, Serial.site_id, Serial.custom)
 
 
 def _query() -> Any:
@@ -50,13 +52,11 @@ def _out(row: Any) -> dict[str, Any]:
     data = dict(row._mapping)
     data.pop("id")
     data.pop("site_id")
+    data["custom"] = data["custom"] or {}
     return data
 
 
-def get_serial(session: Session, code: str, *, sku: str | None = None,
-               scope: frozenset[int] | None = None) -> dict[str, Any]:
-    """One serial with its events, oldest first. When serials are unique per SKU only and the
-    code exists under several SKUs, ``sku`` says which."""
+def _one(session: Session, code: str, sku: str | None, scope: frozenset[int] | None) -> Any:
     query = _query().where(Serial.code == code.strip(), _visible(scope))
     if sku:
         query = query.where(Sku.code == sku)
@@ -66,7 +66,31 @@ def get_serial(session: Session, code: str, *, sku: str | None = None,
     if len(rows) > 1:
         raise ValidationFailed.single("sku", "serial {code} exists for several SKUs: {skus}",
                                       code=code, skus=", ".join(sorted(r.sku for r in rows)))
-    return {**_out(rows[0]), "events": timeline(session, rows[0].id)}
+    return rows[0]
+
+
+def get_serial(session: Session, code: str, *, sku: str | None = None,
+               scope: frozenset[int] | None = None) -> dict[str, Any]:
+    """One serial with its events, oldest first. When serials are unique per SKU only and the
+    code exists under several SKUs, ``sku`` says which."""
+    row = _one(session, code, sku, scope)
+    return {**_out(row), "events": timeline(session, row.id)}
+
+
+@retrying
+def set_custom(uow: UnitOfWork, code: str, values: dict[str, Any], *, sku: str | None = None,
+               scope: frozenset[int] | None = None) -> dict[str, Any]:
+    """Change a serial's custom field values (the keys given; null clears one)."""
+    with uow:
+        session = uow.session
+        row = _one(session, code, sku, scope)
+        custom = custom_fields.stored(session, "serial", values, current=row.custom or {},
+                                      partial=True)
+        session.execute(update(Serial).where(Serial.id == row.id).values(custom=custom)
+                        .execution_options(synchronize_session=False))
+        result = {**_out(row), "custom": custom or {}}
+        uow.commit()
+    return result
 
 
 def timeline(session: Session, serial_id: int) -> list[dict[str, Any]]:
@@ -81,11 +105,13 @@ def timeline(session: Session, serial_id: int) -> list[dict[str, Any]]:
 
 def list_serials(session: Session, *, sku: str | None = None, status: str | None = None,
                  batch: str | None = None, q: str | None = None, after: str | None = None,
-                 limit: int = 50, scope: frozenset[int] | None = None
-                 ) -> tuple[list[dict[str, Any]], str | None]:
+                 limit: int = 50, scope: frozenset[int] | None = None,
+                 custom: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One page in generation order; ``q`` matches the start of the code; ``after`` is the
-    ``next_cursor`` of the page before."""
+    ``next_cursor`` of the page before; ``custom`` filters by custom field values."""
     query = _query().where(_visible(scope))
+    if custom:
+        query = query.where(*custom_fields.where(session, "serial", Serial.custom, custom))
     if sku:
         query = query.where(Sku.code == sku)
     if status:

@@ -12,7 +12,7 @@ from cangliu.core.alerts import KINDS
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.services.alerts import lifecycle, queries, rules, subscriptions
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, PathId, Strict, jsonable
 from cangliu.web.deps import AnyUser, DbDep, permit
 
 router = APIRouter(tags=["alerts"])
@@ -26,7 +26,7 @@ Severity = Literal["info", "warning", "critical"]
 
 class ActionIn(Strict):
     note: Annotated[str, Field(max_length=2000)] = ""
-    version: Annotated[int | None, Field(ge=1)] = None
+    version: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
 
 
 class RuleFields(Strict):
@@ -55,7 +55,7 @@ class RuleIn(RuleFields):
 
 
 class RuleUpdate(RuleFields):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class SubscriptionIn(Strict):
@@ -70,7 +70,7 @@ class SubscriptionIn(Strict):
 def list_alerts(db: DbDep, actor: Viewer, state: str | None = None, severity: str | None = None,
                 rule: str | None = None, kind: str | None = None, site: str | None = None,
                 q: Annotated[str | None, Query(max_length=64)] = None,
-                cursor: Annotated[int | None, Query(ge=1)] = None,
+                cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     """Newest first; ``state`` open, acknowledged, resolved or active (open or acknowledged)."""
     with db.read() as session:
@@ -81,19 +81,19 @@ def list_alerts(db: DbDep, actor: Viewer, state: str | None = None, severity: st
 
 
 @router.get("/api/v1/alerts/{alert_id}")
-def get_alert(alert_id: int, db: DbDep, actor: Viewer) -> Any:
+def get_alert(alert_id: PathId, db: DbDep, actor: Viewer) -> Any:
     with db.read() as session:
         return jsonable(queries.get_alert(session, actor, alert_id))
 
 
 @router.post("/api/v1/alerts/{alert_id}/acknowledge")
-def acknowledge(alert_id: int, body: ActionIn, db: DbDep, actor: Editor) -> Any:
+def acknowledge(alert_id: PathId, body: ActionIn, db: DbDep, actor: Editor) -> Any:
     return jsonable(lifecycle.acknowledge(db.uow(), actor, alert_id, body.note,
                                           version=body.version))
 
 
 @router.post("/api/v1/alerts/{alert_id}/resolve")
-def resolve(alert_id: int, body: ActionIn, db: DbDep, actor: Editor) -> Any:
+def resolve(alert_id: PathId, body: ActionIn, db: DbDep, actor: Editor) -> Any:
     return jsonable(lifecycle.resolve(db.uow(), actor, alert_id, body.note, version=body.version))
 
 
@@ -134,7 +134,7 @@ def update_rule(code: str, body: RuleUpdate, db: DbDep, actor: RuleEditor) -> An
 
 @router.delete("/api/v1/alert-rules/{code}", status_code=204)
 def delete_rule(code: str, db: DbDep, actor: RuleEditor,
-                version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
     """Only a rule that never raised an alert (409 otherwise: disable it instead)."""
     rules.delete_rule(db.uow(), actor, code, version=version)
     return Response(status_code=204)
@@ -156,6 +156,6 @@ def subscribe(body: SubscriptionIn, db: DbDep, actor: AnyUser) -> Any:
 
 
 @router.delete("/api/v1/alert-subscriptions/{subscription_id}", status_code=204)
-def unsubscribe(subscription_id: int, db: DbDep, actor: AnyUser) -> Response:
+def unsubscribe(subscription_id: PathId, db: DbDep, actor: AnyUser) -> Response:
     subscriptions.unsubscribe(db.uow(), actor, subscription_id)
     return Response(status_code=204)

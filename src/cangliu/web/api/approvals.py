@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field
 
 from cangliu.core.permissions import Actor
 from cangliu.services import approvals
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import PathId, Strict, jsonable
 from cangliu.web.deps import AnyUser, DbDep, permit
 
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
@@ -43,13 +43,13 @@ def approval_metrics(db: DbDep, actor: ReportViewer, since: AwareDatetime | None
 
 
 @router.get("/approvals/{instance_id}")
-def get_approval(instance_id: int, db: DbDep, actor: AnyUser) -> Any:
+def get_approval(instance_id: PathId, db: DbDep, actor: AnyUser) -> Any:
     """One approval with every step and decision; for its participants and the document's viewers."""
     return jsonable(approvals.get_approval(db.uow(), actor, instance_id))
 
 
 @router.post("/approvals/{instance_id}/decision")
-def decide(instance_id: int, body: DecisionIn, db: DbDep, actor: AnyUser) -> Any:
+def decide(instance_id: PathId, body: DecisionIn, db: DbDep, actor: AnyUser) -> Any:
     """Approve, reject, return, delegate (to_user) or add an approver (to_user); the engine
     answers 403 with the reason to anyone whose decision it is not."""
     return jsonable(approvals.decide(db.uow(), actor, instance_id, body.decision, body.comment,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from cangliu.core.permissions import Actor
 from cangliu.services import audit
-from cangliu.web.api.schemas import jsonable
+from cangliu.web.api.schemas import MAX_ID, jsonable
 from cangliu.web.deps import DbDep, permit
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -18,7 +18,7 @@ CanViewAudit = Annotated[Actor, permit("audit.view")]
 def list_audit(db: DbDep, actor: CanViewAudit, entity: str | None = None,
                user: str | None = None, since: date | None = None, until: date | None = None,
                q: Annotated[str | None, Query(max_length=120)] = None,
-               cursor: Annotated[int | None, Query(ge=1)] = None,
+               cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:
     """Who changed what, when and from where; ``q`` searches the record's code or number."""
     filters = audit.Filters(entity=entity or None, user=user or None, since=since, until=until,

@@ -13,7 +13,7 @@ from cangliu.core.errors import DomainError
 from cangliu.core.permissions import Actor
 from cangliu.services import deliveries
 from cangliu.services.deliveries import echo as echo_check
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, PathId, Strict, jsonable
 from cangliu.web.deps import DbDep, permit
 
 router = APIRouter(tags=["channels"])
@@ -35,7 +35,7 @@ class ChannelIn(Strict):
 
 
 class ChannelUpdate(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     name: Annotated[str | None, Field(min_length=1, max_length=120)] = None
     kind: Kind | None = None
     url: Annotated[str | None, Field(max_length=2000)] = None
@@ -72,7 +72,7 @@ def update_channel(code: str, body: ChannelUpdate, db: DbDep, actor: Editor) -> 
 
 @router.delete("/api/v1/channels/{code}", status_code=204)
 def delete_channel(code: str, db: DbDep, actor: Editor,
-                   version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                   version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
     """Delete a channel and its log (409 while an alert rule sends through it)."""
     deliveries.delete_channel(db.uow(), actor, code, version=version)
     return Response(status_code=204)
@@ -89,7 +89,7 @@ def test_channel(code: str, db: DbDep, actor: Editor) -> Any:
 @router.get("/api/v1/deliveries")
 def list_deliveries(db: DbDep, actor: Viewer, channel: str | None = None,
                     state: Literal["pending", "sent", "dead"] | None = None,
-                    kind: str | None = None, cursor: Annotated[int | None, Query(ge=1)] = None,
+                    kind: str | None = None, cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     """The log, newest first; ``next_cursor`` continues it."""
     with db.read() as session:
@@ -98,13 +98,13 @@ def list_deliveries(db: DbDep, actor: Viewer, channel: str | None = None,
 
 
 @router.get("/api/v1/deliveries/{delivery_id}")
-def get_delivery(delivery_id: int, db: DbDep, actor: Viewer) -> Any:
+def get_delivery(delivery_id: PathId, db: DbDep, actor: Viewer) -> Any:
     with db.read() as session:
         return jsonable(deliveries.get_delivery(session, delivery_id))
 
 
 @router.post("/api/v1/deliveries/{delivery_id}/redeliver")
-def redeliver(delivery_id: int, db: DbDep, actor: Editor) -> Any:
+def redeliver(delivery_id: PathId, db: DbDep, actor: Editor) -> Any:
     """Send a dead (or sent) delivery again: pending now, attempts counted afresh."""
     return jsonable(deliveries.redeliver(db.uow(), actor, delivery_id))
 

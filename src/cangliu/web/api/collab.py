@@ -10,7 +10,7 @@ from pydantic import Field
 from cangliu.core.permissions import Actor
 from cangliu.i18n import translate
 from cangliu.services import comments, notifications, tasks, timeline
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, PathId, Strict, jsonable
 from cangliu.web.deps import DbDep, permit
 from cangliu.web.problems import locale_of
 
@@ -30,7 +30,7 @@ def _message(locale: str, item: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/notifications")
 def list_notifications(request: Request, db: DbDep, actor: Me, unread: bool = False,
-                       cursor: Annotated[int | None, Query(ge=1)] = None,
+                       cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     """The caller's inbox, newest first, with the unread count."""
     items, nxt = notifications.list_notifications(db.uow(), actor, unread_only=unread,
@@ -51,7 +51,7 @@ def mark_all_read(db: DbDep, actor: Me) -> dict[str, int]:
 
 
 @router.post("/notifications/{notification_id}/read")
-def mark_read(notification_id: int, request: Request, db: DbDep, actor: Me) -> Any:
+def mark_read(notification_id: PathId, request: Request, db: DbDep, actor: Me) -> Any:
     """Mark one of the caller's messages read; anyone else's answers 404."""
     item = notifications.mark_read(db.uow(), actor, notification_id)
     return jsonable(_message(locale_of(request), item))
@@ -68,7 +68,7 @@ class TaskIn(Strict):
 
 
 class TaskEdit(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     status: Status | None = None
     title: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     note: Annotated[str | None, Field(max_length=4000)] = None
@@ -77,7 +77,7 @@ class TaskEdit(Strict):
 
 @router.get("/tasks")
 def list_tasks(db: DbDep, actor: Me, scope: tasks.Scope = "mine", status: Status | None = None,
-               overdue: bool = False, page: Annotated[int, Query(ge=1)] = 1,
+               overdue: bool = False, page: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     """Tasks for the caller (``mine``: to them or a role they hold; ``user``; ``role``;
     ``created``: by them), open first and soonest due first."""
@@ -94,12 +94,12 @@ def create_task(body: TaskIn, db: DbDep, actor: Me) -> Any:
 
 
 @router.get("/tasks/{task_id}")
-def get_task(task_id: int, db: DbDep, actor: Me) -> Any:
+def get_task(task_id: PathId, db: DbDep, actor: Me) -> Any:
     return jsonable(tasks.get_task(db.uow(), actor, task_id))
 
 
 @router.patch("/tasks/{task_id}")
-def edit_task(task_id: int, body: TaskEdit, db: DbDep, actor: Me) -> Any:
+def edit_task(task_id: PathId, body: TaskEdit, db: DbDep, actor: Me) -> Any:
     """Change status or text; a stale ``version`` answers 409 and changes nothing. ``due_date``
     sent as null clears it."""
     given = body.model_fields_set
@@ -115,7 +115,7 @@ class CommentIn(Strict):
 
 @router.get("/documents/{kind}/{number}/comments")
 def list_comments(kind: str, number: str, db: DbDep, actor: DocViewer,
-                  cursor: Annotated[int | None, Query(ge=1)] = None,
+                  cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     """A document's comments, oldest first."""
     items, nxt = comments.list_comments(db.uow(), kind, number, after=cursor, limit=limit)

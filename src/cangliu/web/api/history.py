@@ -12,7 +12,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.db.uow import Database
 from cangliu.services import history
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Strict, jsonable
 from cangliu.web.deps import DbDep, Forbidden, deny, permit, sites_in_scope
 
 router = APIRouter(prefix="/api/v1", tags=["history"])
@@ -22,7 +22,7 @@ _MASTER = {name: e.resource for name, e in history.ENTITIES.items() if not e.doc
 Reader = Annotated[Actor, permit("{entity}.view", resources=_RESOURCES)]
 Restorer = Annotated[Actor, permit("{entity}.edit", resources=_RESOURCES)]
 DeletedReader = Annotated[Actor, permit("{kind}.view", resources=_MASTER)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class RestoreIn(Strict):
@@ -71,7 +71,7 @@ def list_versions(entity: str, key: str, request: Request, db: DbDep, actor: Rea
 @router.get("/history/{entity}/{key}/diff")
 def diff_versions(entity: str, key: str, request: Request, db: DbDep, actor: Reader,
                   from_: Annotated[int, Query(alias="from", ge=1)],
-                  to: Annotated[int, Query(ge=1)]) -> Any:
+                  to: Annotated[int, Query(ge=1, le=MAX_ID)]) -> Any:
     """Two versions side by side, field by field (lines as ``lines[n].field``)."""
     authorize(request, db, actor, entity, key, "view")
     return jsonable(history.diff(db.uow(), entity, key, from_, to, hidden=actor.hidden_keys))

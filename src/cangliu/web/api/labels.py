@@ -13,7 +13,7 @@ from cangliu.core.labels import FIELDS, MAX_LABELS, LabelItem, gtin_of
 from cangliu.core.permissions import ALL_PERMISSIONS, Actor
 from cangliu.db.uow import Database
 from cangliu.services import labels
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Strict, jsonable
 from cangliu.web.deps import DbDep, Forbidden, deny, permit
 from cangliu.web.labels import render_labels
 
@@ -39,7 +39,7 @@ class TemplateIn(Strict):
 
 
 class TemplatePatch(Strict):
-    version: Annotated[int, Field(ge=1, description="the version the change is based on")]
+    version: Annotated[int, Field(ge=1, le=MAX_ID, description="the version the change is based on")]
     name: Text | None = None
     width_mm: float | None = None
     height_mm: float | None = None

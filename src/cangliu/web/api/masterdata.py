@@ -14,7 +14,8 @@ from cangliu.core.permissions import Actor
 from cangliu.db import queries
 from cangliu.db.uow import Database
 from cangliu.services import masterdata
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.custom_fields import Custom
+from cangliu.web.api.schemas import MAX_ID, Code, Strict, jsonable
 from cangliu.web.deps import DbDep, in_scope, permit, sites_in_scope
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -52,6 +53,7 @@ class SkuIn(Strict):
     bonded: bool = False
     perishable: bool = False
     active: bool = True
+    custom: Custom = None
     barcodes: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
 
 
@@ -66,6 +68,7 @@ class SiteIn(Strict):
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     allow_negative: bool = False
     active: bool = True
+    custom: Custom = None
 
 
 class LocationIn(Strict):
@@ -85,6 +88,7 @@ class PartnerIn(Strict):
     email: Annotated[str, Field(max_length=200, pattern=EMAIL)] = ""
     address: Text = ""
     active: bool = True
+    custom: Custom = None
 
 
 class SupplierIn(PartnerIn):
@@ -96,7 +100,7 @@ class CustomerIn(PartnerIn):
 
 
 class VersionIn(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 def with_code(model: type[Strict]) -> type[Strict]:
@@ -107,7 +111,9 @@ def _partial(model: type[Strict]) -> type[Strict]:
     """The update body: every field optional (keeping its constraints), plus the version the
     edit is based on. A field that cannot be empty may be left out but not sent as null."""
     fields = {name: ((Annotated[(f.annotation, *f.metadata)] if f.metadata  # type: ignore[operator]
-                      else f.annotation) | None, None) for name, f in model.model_fields.items()}
+                      else f.annotation) | None,
+                     Field(None, description=f.description, examples=f.examples))
+              for name, f in model.model_fields.items()}
     required = [name for name, f in model.model_fields.items()
                 if f.annotation is not None and type(None) not in get_args(f.annotation)]
 
@@ -119,7 +125,7 @@ def _partial(model: type[Strict]) -> type[Strict]:
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{model.__name__[:-2]}Update", __base__=Strict,
         __validators__={"not_null": field_validator(*required, mode="before")(not_null)},
-        version=(Annotated[int, Field(ge=1)], ...),
+        version=(Annotated[int, Field(ge=1, le=MAX_ID)], ...),
         **fields)
 
 
@@ -147,6 +153,18 @@ def visible(request: Request, db: Database, actor: Actor, kind: str, code: str) 
                        NotFound("No {label} {code}", label=masterdata.KINDS[kind].label, code=code))
 
 
+CUSTOM_KINDS = ("sku", "site", "supplier", "customer")
+CUSTOM_FILTER = ("One page of records. Filter by a custom field with `custom.<key>=<value>` "
+                 "(exact match; a multi-choice field matches when it contains the value).")
+
+
+def custom_filters(request: Request) -> dict[str, str]:
+    """The list filters ``custom.<key>=<value>`` of a request (exact match; a multi-choice
+    matches when it contains the value)."""
+    return {name[7:]: value for name, value in request.query_params.items()
+            if name.startswith("custom.") and name[7:] and value != ""}
+
+
 def _register(path: str, kind: str, base: type[Strict]) -> None:
     create_model_ = with_code(base)
     update_model = _partial(base)
@@ -155,7 +173,7 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
     creator = Annotated[Actor, permit(f"{resource}.create")]
     editor = Annotated[Actor, permit(f"{resource}.edit")]
 
-    def list_(db: DbDep, actor: viewer, q: str | None = None,
+    def list_(request: Request, db: DbDep, actor: viewer, q: str | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
               category: str | None = None, site: str | None = None, kind_: Annotated[
                   str | None, Query(alias="kind")] = None, region: str | None = None,
@@ -165,7 +183,8 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
         filters = {k: given[k] for k in FILTERS.get(kind, ())}
         with db.read() as session:
             items, nxt = masterdata.list_records(session, kind, q=q, after=cursor, limit=limit,
-                                                 filters=filters, scope=actor.sites("site.view"))
+                                                 filters=filters, scope=actor.sites("site.view"),
+                                                 custom=custom_filters(request))
         return jsonable({"items": items, "next_cursor": nxt})
 
     def get(code: str, request: Request, db: DbDep, actor: viewer) -> Any:
@@ -176,7 +195,10 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
                db: DbDep, actor: creator) -> Any:
         if kind == "location":
             in_scope(db, request, actor, "site.create", body.parent)  # type: ignore[attr-defined]
-        record = masterdata.create(db.uow(), actor, kind, body.model_dump(exclude_unset=False))  # type: ignore[attr-defined]
+        fields = body.model_dump(exclude_unset=False)  # type: ignore[attr-defined]
+        if kind in CUSTOM_KINDS and fields.get("custom") is None:
+            fields["custom"] = {}  # a person's record: required custom fields are asked for
+        record = masterdata.create(db.uow(), actor, kind, fields)
         return JSONResponse(jsonable(record), status_code=201)
 
     def update(code: str, body: update_model, request: Request,  # type: ignore[valid-type]
@@ -186,7 +208,7 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
         version = fields.pop("version")
         return jsonable(masterdata.update_record(db.uow(), actor, kind, code, version, fields))
 
-    def delete(code: str, version: Annotated[int, Query(ge=1)], request: Request, db: DbDep,
+    def delete(code: str, version: Annotated[int, Query(ge=1, le=MAX_ID)], request: Request, db: DbDep,
                actor: Annotated[Actor, permit(f"{resource}.cancel")]) -> Any:
         """Soft delete at ``version``: gone from lists and pickers, code kept, restorable."""
         visible(request, db, actor, kind, code)
@@ -197,7 +219,8 @@ def _register(path: str, kind: str, base: type[Strict]) -> None:
         visible(request, db, actor, kind, code)
         return jsonable(masterdata.restore_record(db.uow(), actor, kind, code, body.version))
 
-    router.add_api_route(f"/{path}", list_, methods=["GET"], name=f"list_{path}")
+    router.add_api_route(f"/{path}", list_, methods=["GET"], name=f"list_{path}",
+                         description=CUSTOM_FILTER if kind in CUSTOM_KINDS else None)
     router.add_api_route(f"/{path}/{{code}}", get, methods=["GET"], name=f"get_{kind}")
     router.add_api_route(f"/{path}", create, methods=["POST"], status_code=201,
                          name=f"create_{kind}")

@@ -14,13 +14,13 @@ from pydantic import Field
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.services import planning_rules
-from cangliu.web.api.schemas import Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, PathId, Strict, jsonable
 from cangliu.web.deps import DbDep, permit
 
 router = APIRouter(prefix="/api/v1/planning/rules", tags=["planning"])
 Viewer = Annotated[Actor, permit("planning.view")]
 Editor = Annotated[Actor, permit("settings.edit")]
-Version = Annotated[int | None, Query(ge=1, description="the version the change is based on")]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID, description="the version the change is based on")]
 MAX_BODY = 256 * 1024  # a rule is a dozen lines
 YAML = "application/yaml"
 BODY = {"requestBody": {"required": True, "content": {
@@ -30,8 +30,8 @@ BODY = {"requestBody": {"required": True, "content": {
 
 
 class RestoreIn(Strict):
-    version: Annotated[int, Field(ge=1, description="the earlier version to save again")]
-    base_version: Annotated[int | None, Field(ge=1)] = None
+    version: Annotated[int, Field(ge=1, le=MAX_ID, description="the earlier version to save again")]
+    base_version: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
 
 
 async def _body(request: Request) -> tuple[str, int | None]:
@@ -91,7 +91,7 @@ def get_rule(name: str, db: DbDep, actor: Viewer) -> Any:
 
 
 @router.get("/{name}/versions/{version}")
-def get_version(name: str, version: int, db: DbDep, actor: Viewer) -> Any:
+def get_version(name: str, version: PathId, db: DbDep, actor: Viewer) -> Any:
     with db.read() as session:
         return {"name": name, "version": version,
                 "yaml": planning_rules.version_text(session, name, version)}

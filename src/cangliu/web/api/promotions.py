@@ -12,7 +12,7 @@ from pydantic import Field
 
 from cangliu.core.permissions import Actor
 from cangliu.services import promotions
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Strict, jsonable
 from cangliu.web.deps import DbDep, permit
 
 router = APIRouter(prefix="/api/v1", tags=["planning"])
@@ -38,7 +38,7 @@ class PromotionIn(Strict):
 
 
 class PromotionPatch(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     name: Name | None = None
     starts_on: date | None = None
     ends_on: date | None = None
@@ -87,7 +87,7 @@ def update_promotion(code: str, body: PromotionPatch, db: DbDep, actor: Editor) 
 
 
 @router.delete("/promotions/{code}")
-def cancel_promotion(code: str, version: Annotated[int, Query(ge=1)], db: DbDep,
+def cancel_promotion(code: str, version: Annotated[int, Query(ge=1, le=MAX_ID)], db: DbDep,
                      actor: Editor) -> Any:
     """Cancel at ``version``: the promotion stays listed as cancelled and adjusts nothing."""
     return jsonable(promotions.cancel(db.uow(), actor, code, version))

@@ -13,7 +13,8 @@ from cangliu.db import queries
 from cangliu.services import purchasing
 from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
-from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.api.custom_fields import Custom
+from cangliu.web.api.schemas import MAX_ID, Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
 router = APIRouter(prefix="/api/v1", tags=["purchasing"])
@@ -54,22 +55,24 @@ class PurchaseIn(Strict):
     rate: Quantity | None = None
     expected_date: date | None = None
     reason: Reason = ""
+    custom: Custom = None
 
 
 class PurchaseEdit(Strict):
     """A draft's new values; what is left out stays, lines are replaced as a whole."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     supplier: Code | None = None
     site: Code | None = None
     currency: Currency | None = None
     rate: Quantity | None = None
     expected_date: date | None = None
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
+    custom: Custom = None
 
 
 class ReceiptLine(Strict):
-    line_no: Annotated[int, Field(ge=1)]
+    line_no: Annotated[int, Field(ge=1, le=MAX_ID)]
     qty: Quantity
     bin: Code | None = None
     lot: str | None = None
@@ -83,7 +86,7 @@ class ReceiptBody(Strict):
 
 
 class ReturnLine(Strict):
-    line_no: Annotated[int, Field(ge=1)]
+    line_no: Annotated[int, Field(ge=1, le=MAX_ID)]
     qty: Quantity
     reason: Reason = ""
     from_status: Literal["quality_hold", "available"] | None = None
@@ -98,7 +101,7 @@ class ReturnBody(Strict):
 
 class ActionIn(Strict):
     reason: Reason = ""
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 @router.put("/suppliers/{supplier}/prices/{sku}")
@@ -117,7 +120,7 @@ def create(body: PurchaseIn, request: Request, db: DbDep, actor: CanCreatePurcha
     result = purchasing.create_purchase(
         db.uow(), Meta(actor, reason=body.reason, idempotency_key=key), supplier=body.supplier,
         site=body.site, lines=lines, currency=body.currency, rate=body.rate,
-        expected_date=body.expected_date)
+        expected_date=body.expected_date, custom=body.custom or {})
     return JSONResponse(jsonable(result), status_code=201)
 
 
@@ -148,7 +151,7 @@ def edit(number: str, body: PurchaseEdit, request: Request, db: DbDep, actor: Ca
     return jsonable(purchasing.update_purchase(
         db.uow(), Meta(actor, idempotency_key=key), number=number, version=body.version,
         supplier=body.supplier, site=body.site, currency=body.currency, rate=body.rate,
-        expected_date=body.expected_date, lines=lines))
+        expected_date=body.expected_date, lines=lines, custom=body.custom))
 
 
 @router.get("/purchase-orders/{number}/putaway")

@@ -15,7 +15,7 @@ from cangliu.db.uow import Database
 from cangliu.i18n import translate
 from cangliu.services import repairs
 from cangliu.services.postings import Meta
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Strict, jsonable
 from cangliu.web.deps import (
     DbDep,
     Forbidden,
@@ -33,7 +33,7 @@ Creator = Annotated[Actor, permit("serial.create")]
 Editor = Annotated[Actor, permit("serial.edit")]
 Scanned = Annotated[str, Field(min_length=1, max_length=200)]  # a serial or GS1 content
 Text = Annotated[str, Field(max_length=2000)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class OpenIn(Strict):

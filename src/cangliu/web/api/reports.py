@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from cangliu.core.permissions import Actor
 from cangliu.services import reports
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.schemas import Code, PathId, Strict, jsonable
 from cangliu.web.deps import DbDep, Forbidden, LocaleDep, deny, permit
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -85,13 +85,13 @@ def subscribe(body: SubscriptionIn, db: DbDep, actor: Viewer) -> Any:
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-def unsubscribe(subscription_id: int, db: DbDep, actor: Viewer) -> Response:
+def unsubscribe(subscription_id: PathId, db: DbDep, actor: Viewer) -> Response:
     reports.unsubscribe(db.uow(), actor, subscription_id)
     return Response(status_code=204)
 
 
 @router.get("/{report_id}")
-def get_report(report_id: int, db: DbDep, actor: Viewer) -> Any:
+def get_report(report_id: PathId, db: DbDep, actor: Viewer) -> Any:
     """The report's header and figures (values hidden from roles that may not see them)."""
     with db.read() as session:
         header, data = reports.get_report(session, report_id, scope=actor.sites("report.view"))
@@ -99,7 +99,7 @@ def get_report(report_id: int, db: DbDep, actor: Viewer) -> Any:
 
 
 @router.get("/{report_id}/{fmt}")
-def download(report_id: int, fmt: Literal["xlsx", "pdf"], request: Request, db: DbDep,
+def download(report_id: PathId, fmt: Literal["xlsx", "pdf"], request: Request, db: DbDep,
              actor: Exporter, locale: LocaleDep) -> Response:
     if not actor.shows("valuation"):
         raise deny(request, Forbidden("Reports show stock values, which your role may not see"),

@@ -13,8 +13,9 @@ from cangliu.db import queries
 from cangliu.services import sales
 from cangliu.services.postings import Meta
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
+from cangliu.web.api.custom_fields import Custom
 from cangliu.web.api.purchasing import ActionIn, Currency, Serials
-from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
 router = APIRouter(prefix="/api/v1", tags=["sales"])
@@ -48,22 +49,24 @@ class SaleIn(Strict):
     currency: Currency = BASE_CURRENCY
     rate: Quantity | None = None
     reason: Reason = ""
+    custom: Custom = None
 
 
 class SaleEdit(Strict):
     """A draft's new values; what is left out stays. ``version`` is the one the edit is based on."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     customer: Code | None = None
     site: Code | None = None
     channel: Channel | None = None
     currency: Currency | None = None
     rate: Quantity | None = None
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
+    custom: Custom = None
 
 
 class LineQtyIn(Strict):
-    line_no: Annotated[int, Field(ge=1)]
+    line_no: Annotated[int, Field(ge=1, le=MAX_ID)]
     qty: Quantity
     serials: Serials = None
 
@@ -99,7 +102,8 @@ def create(body: SaleIn, request: Request, db: DbDep, actor: CanCreateSales,
     lines = [SalesLineIn(x.sku, x.qty, x.price) for x in body.lines]
     result = sales.create_sale(db.uow(), _meta(actor, body.reason, key), customer=body.customer,
                                site=body.site, lines=lines, channel=body.channel,
-                               currency=body.currency, rate=body.rate)
+                               currency=body.currency, rate=body.rate,
+                               custom=body.custom or {})
     return JSONResponse(jsonable(result), status_code=201)
 
 
@@ -132,7 +136,8 @@ def edit(number: str, body: SaleEdit, request: Request, db: DbDep, actor: CanEdi
     return jsonable(sales.update_sale(db.uow(), _meta(actor, "", key), number=number,
                                       version=body.version, customer=body.customer,
                                       site=body.site, channel=body.channel,
-                                      currency=body.currency, rate=body.rate, lines=lines))
+                                      currency=body.currency, rate=body.rate, lines=lines,
+                                      custom=body.custom))
 
 
 @router.get("/sales-orders/{number}/pick-list")

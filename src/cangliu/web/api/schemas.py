@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
@@ -16,6 +17,10 @@ def _number_to_text(value: Any) -> Any:
     return value
 
 
+# Ids and versions fit a signed 64-bit integer: anything larger is refused (422), not left to
+# overflow in the database driver.
+MAX_ID = 2**63 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
 Quantity = Annotated[str, BeforeValidator(_number_to_text),
                      Field(max_length=40, description="a positive decimal string, e.g. \"12.5\"")]

@@ -13,7 +13,9 @@ from cangliu.core.errors import FieldError
 from cangliu.core.permissions import Actor
 from cangliu.i18n import translate
 from cangliu.services import serials
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.custom_fields import Custom
+from cangliu.web.api.masterdata import CUSTOM_FILTER, custom_filters
+from cangliu.web.api.schemas import MAX_ID, Code, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, LocaleDep, in_scope, permit
 
 router = APIRouter(prefix="/api/v1", tags=["serials"])
@@ -38,7 +40,7 @@ class RuleIn(Strict):
 
 
 class RulePatch(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     name: Name | None = None
     template: TemplateText | None = None
     sku: Code | None = None
@@ -135,14 +137,16 @@ def check(body: CheckIn, request: Request, db: DbDep, actor: Viewer, locale: Loc
     return jsonable(answer)
 
 
-@router.get("/serials")
-def list_serials(db: DbDep, actor: Viewer, sku: str | None = None, status: str | None = None,
-                 batch: str | None = None, q: str | None = None, cursor: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:
+@router.get("/serials", description=CUSTOM_FILTER)
+def list_serials(request: Request, db: DbDep, actor: Viewer, sku: str | None = None,
+                 status: str | None = None, batch: str | None = None, q: str | None = None,
+                 cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+                 ) -> Any:
     with db.read() as session:
         items, nxt = serials.list_serials(session, sku=sku, status=status, batch=batch, q=q,
                                           after=cursor, limit=limit,
-                                          scope=actor.sites("serial.view"))
+                                          scope=actor.sites("serial.view"),
+                                          custom=custom_filters(request))
     return jsonable({"items": items, "next_cursor": nxt})
 
 
@@ -152,3 +156,15 @@ def get_serial(code: str, db: DbDep, actor: Viewer, sku: str | None = None) -> A
     with db.read() as session:
         return jsonable(serials.get_serial(session, code, sku=sku,
                                            scope=actor.sites("serial.view")))
+
+
+class SerialEdit(Strict):
+    custom: Custom = None
+
+
+@router.patch("/serials/{code}")
+def edit_serial(code: str, body: SerialEdit, db: DbDep, actor: Editor,
+                sku: str | None = None) -> Any:
+    """Change a serial's custom field values: the keys given change, null clears one."""
+    return jsonable(serials.set_custom(db.uow(), code, body.custom or {}, sku=sku,
+                                       scope=actor.sites("serial.edit")))

@@ -10,13 +10,14 @@ from cangliu.core.errors import NotFound
 from cangliu.core.permissions import Actor
 from cangliu.services import planning, suggestions
 from cangliu.services.postings import Meta
-from cangliu.web.api.schemas import Code, Reason, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, PathId, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, deny, permit
 
 router = APIRouter(prefix="/api/v1/suggestions", tags=["planning"])
 Viewer = Annotated[Actor, permit("planning.view")]
 Editor = Annotated[Actor, permit("planning.edit")]
-Ids = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=suggestions.MAX_BATCH)]
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+                Field(min_length=1, max_length=suggestions.MAX_BATCH)]
 
 
 class AcceptIn(Strict):
@@ -50,7 +51,7 @@ def list_suggestions(db: DbDep, actor: Viewer,
 
 
 @router.get("/{suggestion_id}")
-def get_suggestion(suggestion_id: int, request: Request, db: DbDep, actor: Viewer) -> Any:
+def get_suggestion(suggestion_id: PathId, request: Request, db: DbDep, actor: Viewer) -> Any:
     with db.read() as session:
         found = suggestions.get(session, suggestion_id, actor.sites("planning.view"))
     if found is None:

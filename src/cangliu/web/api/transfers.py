@@ -17,8 +17,9 @@ from cangliu.services.transfers import (
     ShipSerialsIn,
     TransferLineIn,
 )
+from cangliu.web.api.custom_fields import Custom
 from cangliu.web.api.purchasing import Serials
-from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit
 
 router = APIRouter(prefix="/api/v1/transfers", tags=["transfers"])
@@ -43,6 +44,7 @@ class TransferIn(Strict):
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)]
     expected_arrival: date | None = None
     reason: Reason = ""
+    custom: Custom = None
 
 
 class DestinationLines(Strict):
@@ -57,21 +59,23 @@ class TransferBatchIn(Strict):
     source: Code
     destinations: Annotated[list[DestinationLines], Field(min_length=1, max_length=200)]
     reason: Reason = ""
+    custom: Custom = None  # the same values on every transfer created
 
 
 class TransferEdit(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=5000)] | None = None
     expected_arrival: date | None = None
+    custom: Custom = None
 
 
 class ActionIn(Strict):
     reason: Reason = ""
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
 
 
 class ReceiptLine(Strict):
-    line_no: Annotated[int, Field(ge=1)]
+    line_no: Annotated[int, Field(ge=1, le=MAX_ID)]
     received: Quantity = "0"
     damaged: Quantity = "0"
     shortage: Quantity = "0"
@@ -79,7 +83,7 @@ class ReceiptLine(Strict):
 
 
 class ShipSerialsLine(Strict):
-    line_no: Annotated[int, Field(ge=1)]
+    line_no: Annotated[int, Field(ge=1, le=MAX_ID)]
     serials: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
                        Field(max_length=10_000)]
 
@@ -104,7 +108,8 @@ def create(body: TransferIn, request: Request, db: DbDep, actor: Creator,
     lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines]
     result = transfers.create_transfer(db.uow(), _meta(actor, body.reason, key), source=body.source,
                                        dest=body.dest, lines=lines,
-                                       expected_arrival=body.expected_arrival)
+                                       expected_arrival=body.expected_arrival,
+                                       custom=body.custom or {})
     return JSONResponse(jsonable(result), status_code=201)
 
 
@@ -117,7 +122,8 @@ def create_batch(body: TransferBatchIn, request: Request, db: DbDep, actor: Crea
     destinations = [DestinationIn(d.dest, [TransferLineIn(x.sku, x.qty, x.lot) for x in d.lines],
                                   d.expected_arrival) for d in body.destinations]
     result = transfers.create_transfers(db.uow(), _meta(actor, body.reason, key),
-                                        source=body.source, destinations=destinations)
+                                        source=body.source, destinations=destinations,
+                                        custom=body.custom or {})
     return JSONResponse(jsonable(result), status_code=201)
 
 
@@ -146,7 +152,8 @@ def edit(number: str, body: TransferEdit, db: DbDep, actor: Editor,
     lines = [TransferLineIn(x.sku, x.qty, x.lot) for x in body.lines] if body.lines else None
     return jsonable(transfers.update_transfer(db.uow(), _meta(actor, "", key), number=number,
                                               version=body.version, lines=lines,
-                                              expected_arrival=body.expected_arrival))
+                                              expected_arrival=body.expected_arrival,
+                                              custom=body.custom))
 
 
 @router.post("/{number}/submit")

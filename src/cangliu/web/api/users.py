@@ -8,7 +8,7 @@ from pydantic import Field
 
 from cangliu.core.permissions import Actor
 from cangliu.services import auth, roles, users
-from cangliu.web.api.schemas import Code, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Strict, jsonable
 from cangliu.web.deps import DbDep, client_of, permit
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -36,7 +36,7 @@ class RoleIn(Strict):
 class RoleUpdate(Strict):
     """Only the fields given change; ``version`` is the one the edit is based on."""
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_ID)]
     name: Name | None = None
     name_en: EnglishName | None = None
     permissions: Names | None = None

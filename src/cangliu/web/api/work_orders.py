@@ -17,7 +17,7 @@ from cangliu.db.uow import Database
 from cangliu.services import assemblies, serials, work_orders
 from cangliu.services.postings import Meta
 from cangliu.services.work_orders import Component
-from cangliu.web.api.schemas import Code, Quantity, Reason, Strict, jsonable
+from cangliu.web.api.schemas import MAX_ID, Code, Quantity, Reason, Strict, jsonable
 from cangliu.web.deps import DbDep, IdempotencyKey, in_scope, permit, sites_in_scope
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
@@ -25,7 +25,7 @@ Viewer = Annotated[Actor, permit("serial.view")]
 Creator = Annotated[Actor, permit("serial.create")]
 Editor = Annotated[Actor, permit("serial.edit")]
 ScannedCode = Annotated[str, Field(min_length=1, max_length=200)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ComponentIn(Strict):

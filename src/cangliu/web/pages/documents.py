@@ -24,6 +24,7 @@ from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.web import export
 from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
+from cangliu.web.pages.custom_fields import form_custom
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pages.transfers import date_filters, errors_of, line_errors, serial_codes
@@ -88,7 +89,7 @@ def _split(text: str, minimum: int) -> list[list[str]]:
 def _create_purchase(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
     lines = [PurchaseLineIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in _split(form["lines"], 2)]
     return purchasing.create_purchase(uow, meta, supplier=form["supplier"], site=form["site"],
-                                      lines=lines)
+                                      lines=lines, custom=form_custom(form))
 
 
 def _edit_purchase(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> Any:
@@ -105,7 +106,8 @@ def _edit_purchase(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> A
     return purchasing.update_purchase(
         uow, meta, number=number, version=int(version), supplier=form.get("supplier") or None,
         site=form.get("site") or None, currency=form.get("currency") or None,
-        rate=form.get("rate") or None, expected_date=expected_date, lines=lines)
+        rate=form.get("rate") or None, expected_date=expected_date, lines=lines,
+        custom=form_custom(form))
 
 
 def _putaway(db: Any, path: str, d: dict[str, Any]) -> dict[int, Any]:
@@ -118,7 +120,8 @@ def _putaway(db: Any, path: str, d: dict[str, Any]) -> dict[int, Any]:
 def _create_sale(uow: Any, meta: Meta, form: dict[str, str]) -> Any:
     lines = [SalesLineIn(p[0], p[1], p[2] if len(p) > 2 else None) for p in _split(form["lines"], 2)]
     return sales.create_sale(uow, meta, customer=form["customer"], site=form["site"],
-                             channel=form.get("channel") or "store", lines=lines)
+                             channel=form.get("channel") or "store", lines=lines,
+                             custom=form_custom(form))
 
 
 def _edit_sale(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> Any:
@@ -132,7 +135,7 @@ def _edit_sale(uow: Any, meta: Meta, number: str, form: dict[str, str]) -> Any:
                              customer=form.get("customer") or None, site=form.get("site") or None,
                              channel=form.get("channel") or None,
                              currency=form.get("currency") or None, rate=form.get("rate") or None,
-                             lines=lines)
+                             lines=lines, custom=form_custom(form))
 
 
 def _pick_list(db: Any, path: str, d: dict[str, Any]) -> Any:

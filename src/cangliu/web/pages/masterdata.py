@@ -7,14 +7,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from cangliu.core.custom_fields import Definition
 from cangliu.core.errors import DomainError, FieldError, Locked, StaleVersion, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.i18n import translate
-from cangliu.services import masterdata
+from cangliu.services import custom_fields, masterdata
 from cangliu.web import export
 from cangliu.web.api.masterdata import PATH_RESOURCES as MD_RESOURCES
-from cangliu.web.api.masterdata import RESOURCES, visible, with_code
+from cangliu.web.api.masterdata import RESOURCES, custom_filters, visible, with_code
 from cangliu.web.deps import DbDep, check_csrf, page_permit
+from cangliu.web.pages.custom_fields import form_custom, initial
 from cangliu.web.pages.locks import conflict_of, edit_lock
 from cangliu.web.pages.render import render
 from cangliu.web.problems import _field, _pydantic_message, locale_of
@@ -107,6 +109,21 @@ def _values(form: Any, fields: list[Field], creating: bool) -> dict[str, Any]:
     return values
 
 
+def _custom_defs(db: Any, kind: str) -> list[Definition]:
+    """The kind's custom fields (none for categories, zones and bins)."""
+    if kind not in custom_fields.MODELS:
+        return []
+    with db.read() as session:
+        return custom_fields.definitions(session, kind)
+
+
+def _with_custom(values: dict[str, Any], form: Any, defs: list[Definition]) -> dict[str, Any]:
+    custom = form_custom(form) if defs else None
+    if custom is not None:
+        values["custom"] = custom
+    return values
+
+
 def _errors(locale: str, exc: Exception) -> list[FieldError]:
     if isinstance(exc, ValidationError):
         return [FieldError(_field(tuple(e["loc"])), _pydantic_message(locale, dict(e)))
@@ -119,40 +136,49 @@ def _errors(locale: str, exc: Exception) -> list[FieldError]:
 
 @router.get("/md/{path}", response_class=HTMLResponse, response_model=None)
 def list_page(path: str, request: Request, db: DbDep, actor: CanViewRecords, q: str | None = None,
-              cursor: str | None = None) -> Response:
+              cursor: str | None = None, cf: str = "", cv: str = "") -> Response:
+    """The list, searched by code and name and filtered by a custom field (``cf``=key,
+    ``cv``=value, or ``custom.<key>=value`` as in the API)."""
     kind, _model = RESOURCES[path]
     title, _fields, columns = FORMS[path]
     fmt = export.wants_export(request)
+    defs = _custom_defs(db, kind)
+    wanted = {**custom_filters(request), **({cf: cv} if cf and cv else {})}
+    locale = locale_of(request)
     with db.read() as session:
         def fetch(after: str | None, limit: int = 50) -> Any:
-            return masterdata.list_records(session, kind, q=q, after=after, limit=limit,
-                                           scope=actor.sites("site.view"))
+            items, nxt = masterdata.list_records(session, kind, q=q, after=after, limit=limit,
+                                                 scope=actor.sites("site.view"), custom=wanted)
+            return export.with_custom(items, defs, locale), nxt
         if fmt:
             # The page heads its columns with the field names (translated): so does the file.
             return export.answer(request, actor, MD_RESOURCES[path],
-                                 lambda after: fetch(after, 1000), [(c, c) for c in columns],
-                                 fmt=fmt, filename=path)
+                                 lambda after: fetch(after, 1000),
+                                 [(c, c) for c in columns]
+                                 + export.custom_columns(defs, locale), fmt=fmt, filename=path)
         items, nxt = fetch(cursor)
     return render(request, "md_list.html", actor, path=path, title=title, columns=columns,
-                  items=items, q=q or "", next_cursor=nxt,
+                  items=items, q=q or "", next_cursor=nxt, custom_defs=defs, cf=cf, cv=cv,
                   export_permission=export.permission(MD_RESOURCES[path]))
 
 
 def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None,
           errors: list[FieldError], values: dict[str, Any], status_code: int = 200,
-          current: dict[str, Any] | None = None, **lock: Any) -> HTMLResponse:
+          current: dict[str, Any] | None = None, custom_defs: list[Definition] | None = None,
+          **lock: Any) -> HTMLResponse:
     """The form; after a stale edit, ``current`` holds the newer record to show beside the input.
     ``lock`` is the record's edit lock (see ``pages.locks.edit_lock``) and the conflict, if any."""
     title, fields, _columns = FORMS[path]
     return render(request, "md_form.html", actor, status_code=status_code, path=path, title=title,
                   fields=fields, record=record, errors=errors, values=values, current=current,
-                  **lock)
+                  custom_defs=custom_defs or [], **lock)
 
 
 @router.get("/md/{path}/new", response_class=HTMLResponse)
-def new_page(path: str, request: Request, actor: CanCreateRecords) -> HTMLResponse:
-    RESOURCES[path]
-    return _form(request, actor, path, None, [], {"active": True})
+def new_page(path: str, request: Request, db: DbDep, actor: CanCreateRecords) -> HTMLResponse:
+    defs = _custom_defs(db, RESOURCES[path][0])
+    return _form(request, actor, path, None, [], {"active": True, "custom": initial(defs)},
+                 custom_defs=defs)
 
 
 @router.get("/md/{path}/{code}", response_class=HTMLResponse)
@@ -161,6 +187,7 @@ def edit_page(path: str, code: str, request: Request, db: DbDep, actor: CanViewR
     visible(request, db, actor, RESOURCES[path][0], code)
     record = masterdata.get(db.uow(), RESOURCES[path][0], code)
     return _form(request, actor, path, record, [], record,
+                 custom_defs=_custom_defs(db, RESOURCES[path][0]),
                  **edit_lock(db, actor, RESOURCES[path][0], code, take=True))
 
 
@@ -170,12 +197,14 @@ async def create(path: str, request: Request, db: DbDep, actor: CanCreateRecords
     kind, model = RESOURCES[path]
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = _values(form, FORMS[path][1], creating=True)
+    defs = _custom_defs(db, kind)
+    values = _with_custom(_values(form, FORMS[path][1], creating=True), form, defs)
     try:
         body = with_code(model).model_validate(values)
         masterdata.create(db.uow(), actor, kind, body.model_dump())
     except (ValidationError, DomainError) as exc:
-        return _form(request, actor, path, None, _errors(locale_of(request), exc), values, 422)
+        return _form(request, actor, path, None, _errors(locale_of(request), exc), values, 422,
+                     custom_defs=defs)
     return RedirectResponse(f"/md/{path}/{values['code']}?saved=1", status_code=303)
 
 
@@ -185,7 +214,8 @@ async def update(path: str, code: str, request: Request, db: DbDep, actor: CanEd
     kind, model = RESOURCES[path]
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    values = _values(form, FORMS[path][1], creating=False)
+    defs = _custom_defs(db, kind)
+    values = _with_custom(_values(form, FORMS[path][1], creating=False), form, defs)
     visible(request, db, actor, kind, code)
     record = masterdata.get(db.uow(), kind, code)
     version = int(str(form.get("version") or 0)) if str(form.get("version", "")).isdigit() else 0
@@ -201,5 +231,5 @@ async def update(path: str, code: str, request: Request, db: DbDep, actor: CanEd
         status = 409 if stale else 423 if isinstance(exc, Locked) else 422
         return _form(request, actor, path, record, _errors(locale_of(request), exc), values,
                      status, current=record if stale else None, conflict=conflict_of(exc),
-                     **edit_lock(db, actor, kind, code, take=True))
+                     custom_defs=defs, **edit_lock(db, actor, kind, code, take=True))
     return RedirectResponse(f"/md/{path}/{code}?saved=1", status_code=303)

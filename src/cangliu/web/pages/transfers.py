@@ -18,6 +18,7 @@ from cangliu.services.transfers import DestinationIn, ReceiptLineIn, ShipSerials
 from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
 from cangliu.web.export import answer, wants_export
 from cangliu.web.export import sites as export_sites
+from cangliu.web.pages.custom_fields import form_custom
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
 from cangliu.web.pdf import document_pdf
@@ -147,8 +148,9 @@ def parse_destination_lines(text: str) -> list[DestinationIn]:
     return [DestinationIn(dest, lines) for dest, lines in grouped.items()]
 
 
-def _create(db: Any, request: Request, meta: Meta, values: dict[str, str]) -> list[dict[str, Any]]:
-    """Create the transfer(s) the form describes."""
+def _create(db: Any, request: Request, meta: Meta, values: dict[str, str],
+            custom: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Create the transfer(s) the form describes (``custom``: its custom field values)."""
     arrival = parse_day(values["expected_arrival"], "expected_arrival")
     if values["dest"] == SEVERAL:
         destinations = [replace(d, expected_arrival=arrival)
@@ -157,11 +159,13 @@ def _create(db: Any, request: Request, meta: Meta, values: dict[str, str]) -> li
             in_scope(db, request, meta.actor, "transfer.create", values["source"], d.dest,
                      either=True)
         return list(transfers.create_transfers(db.uow(), meta, source=values["source"],
-                                               destinations=destinations)["transfers"])
+                                               destinations=destinations,
+                                               custom=custom)["transfers"])
     in_scope(db, request, meta.actor, "transfer.create", values["source"], values["dest"],
              either=True)
     return [transfers.create_transfer(db.uow(), meta, source=values["source"], dest=values["dest"],
-                                      lines=parse_lines(values["lines"]), expected_arrival=arrival)]
+                                      lines=parse_lines(values["lines"]), expected_arrival=arrival,
+                                      custom=custom)]
 
 
 @router.post("/transfers/new", response_model=None)
@@ -174,7 +178,7 @@ async def create(request: Request, db: DbDep, actor: CanCreateTransfer) -> Any:
                                                  "expected_arrival")}
     meta = Meta(actor, reason=values["reason"], idempotency_key=values["key"] or None)
     try:
-        created = _create(db, request, meta, values)
+        created = _create(db, request, meta, values, form_custom(form))
     except DomainError as exc:
         with db.read() as session:
             sites, _ = masterdata.list_records(session, "site", limit=500,
@@ -243,7 +247,8 @@ def _edit(db: Any, meta: Meta, number: str, form: Any) -> None:
     transfers.update_transfer(
         db.uow(), meta, number=number, version=int(version),
         lines=parse_lines(str(form.get("lines", ""))),
-        expected_arrival=parse_day(str(form.get("expected_arrival", "")), "expected_arrival"))
+        expected_arrival=parse_day(str(form.get("expected_arrival", "")), "expected_arrival"),
+        custom=form_custom(form))
 
 
 def _receipt_lines(form: Any) -> list[ReceiptLineIn]:
