@@ -37,12 +37,12 @@ def test_a_good_file_is_applied_and_update_mode_edits(cli_db, tmp_path):  # noqa
     path = tmp_path / "skus.csv"
     path.write_text("编码,名称\nC-1,一\nC-2,二\n", encoding="utf-8")
     checked = runner.invoke(app, ["import", "sku", str(path)])
-    assert checked.exit_code == 0 and "validated, 2 rows, 2 to create" in said(checked)
+    assert checked.exit_code == 0 and "已检查，2 行，新建 2" in said(checked)
     assert runner.invoke(app, ["import", "sku", str(path), "--apply"]).exit_code == 0
     assert masterdata.get(cli_db.uow(), "sku", "C-2")["name"] == "二"
     again = runner.invoke(app, ["import", "sku", str(path), "--apply"])
     assert again.exit_code == 1  # the codes exist now
     path.write_text("编码,名称\nC-2,二号\n", encoding="utf-8")
     updated = runner.invoke(app, ["import", "sku", str(path), "--apply", "--update"])
-    assert updated.exit_code == 0 and "1 to update" in said(updated)
+    assert updated.exit_code == 0 and "更新 1" in said(updated)
     assert masterdata.get(cli_db.uow(), "sku", "C-2")["name"] == "二号"

@@ -56,12 +56,16 @@ def _report(db: Database, job: dict[str, object], locale: str) -> None:
         console.print(f"[red]{translate(locale, message['message'], **message['params'])}[/red]",
                       markup=True)
     for row, column, reason in files.report_rows(found[:SHOWN], locale):
-        console.print(f"row {row} · {column}: {reason}", markup=False, style="red")
+        console.print(translate(locale, "row {row} · {column}: {reason}", row=row, column=column,
+                                reason=reason), markup=False, style="red")
     if len(found) > SHOWN:
-        console.print(f"… {len(found) - SHOWN} more errors (the page /import/{job['id']} "
-                      "has the full report)")
-    console.print(f"import {job['id']}: {job['status']}, {counts['rows']} rows, "
-                  f"{counts['create']} to create, {counts['update']} to update, "
-                  f"{counts['errors']} errors", markup=False)
+        console.print(translate(locale, "… {count} more errors (the page /import/{job} has the "
+                                "full report)", count=len(found) - SHOWN, job=job["id"]),
+                      markup=False)
+    console.print(translate(
+        locale, "import {job}: {status}, {rows} rows, {create} to create, {update} to update, "
+        "{errors} errors", job=job["id"], status=translate(locale, str(job["status"])),
+        rows=counts["rows"], create=counts["create"], update=counts["update"],
+        errors=counts["errors"]), markup=False)
     if found or job["status"] == "failed":
         raise typer.Exit(1)

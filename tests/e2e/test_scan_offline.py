@@ -189,10 +189,10 @@ def _choose_site(page, site: str) -> None:
     expect(page.locator("#pack-status")).to_contain_text("20")
 
 
-def _finish_and_sync(page, kind: str) -> None:
-    """Finish the task online and wait for the server's answer to show."""
+def _finish_and_sync(page, task: str) -> None:
+    """Finish the task online and wait for the server's answer to show (``task``: its name)."""
     page.click("#finish")
-    expect(page.locator("#scan-message.info")).to_contain_text(f"{_zh('Synced')} · {kind}",
+    expect(page.locator("#scan-message.info")).to_contain_text(f"{_zh('Synced')} · {_zh(task)}",
                                                                timeout=20000)
     expect(_counter(page)).to_have_attribute("data-count", "0")
 
@@ -240,7 +240,7 @@ def test_gs1_receipt_put_away_guided_pick_and_a_transfer_both_ways(server, phone
     page.fill("#scan-qty", "4")
     _scan(page, f"]d201{GTIN}17261231" + "10L42")
     expect(page.locator("#lines li")).to_have_text(["MILK 鲜奶 × 4 @WH-B2 [L42]"])
-    _finish_and_sync(page, "purchase.receive")
+    _finish_and_sync(page, "Receive")
     assert _stock_at(db, "MILK", "WH-B2") == 4
     # Put away: from WH-A1, two units, into WH-B2 (the target bin's scan finishes).
     page.goto(f"{base}/scan/putaway")
@@ -248,7 +248,7 @@ def test_gs1_receipt_put_away_guided_pick_and_a_transfer_both_ways(server, phone
     page.fill("#scan-qty", "2")
     _scan(page, BARCODE)
     _scan(page, "WH-B2")
-    expect(page.locator("#scan-message.info")).to_contain_text("stock.move", timeout=20000)
+    expect(page.locator("#scan-message.info")).to_contain_text(_zh("Put away"), timeout=20000)
     assert _stock_at(db, "SKU-1", "WH-B2") == 2
     # Pick, guided bin by bin; the wrong bin is refused.
     picks = sales.get_pick_list(db.uow(), made["so"])["lines"][0]["picks"]
@@ -261,7 +261,7 @@ def test_gs1_receipt_put_away_guided_pick_and_a_transfer_both_ways(server, phone
         _scan(page, pick["bin"])
         for _ in range(int(Decimal(pick["qty"]))):
             _scan(page, BARCODE)
-    _finish_and_sync(page, "sale.ship")
+    _finish_and_sync(page, "Pick")
     assert sales.get_sale(db.uow(), made["so"])["state"] == "shipped"
     # Ship the transfer at WH, receive it at S1.
     page.goto(f"{base}/scan/ship?doc={made['to']}")
@@ -269,14 +269,14 @@ def test_gs1_receipt_put_away_guided_pick_and_a_transfer_both_ways(server, phone
     page.click("#finish")
     expect(page.locator("#scan-message.error")).to_be_visible()  # one of two: not complete
     _scan(page, BARCODE)
-    _finish_and_sync(page, "transfer.ship")
+    _finish_and_sync(page, "Ship")
     assert transfers.get_transfer(db.uow(), made["to"])["state"] == "shipped"
     page.goto(f"{base}/scan")
     _choose_site(page, "S1")
     page.goto(f"{base}/scan/transfer-receive?doc={made['to']}")
     page.fill("#scan-qty", "2")
     _scan(page, BARCODE)
-    _finish_and_sync(page, "transfer.receive")
+    _finish_and_sync(page, "Transfer receipt")
     assert transfers.get_transfer(db.uow(), made["to"])["state"] == "received"
 
 
@@ -303,7 +303,7 @@ def test_serial_tracked_units_each_ask_for_their_serial(server, phone):
     _scan(page, "6900000000024")
     _scan(page, second)
     expect(page.locator("#lines li")).to_have_text([f"PHONE 手机 × 2 @WH-A1 #{first}, {second}"])
-    _finish_and_sync(page, "purchase.receive")
+    _finish_and_sync(page, "Receive")
     assert purchasing.get_purchase(db.uow(), number)["lines"][0]["serials"] == [first, second]
 
 

@@ -29,7 +29,7 @@ async function showResults() {
   $("recent-results").replaceChildren(...results.slice(0, 20).map((o) => {
     const li = document.createElement("li");
     li.className = o.status;
-    li.textContent = `${t(o.status)} · ${o.kind} ${o.number}${o.detail ? ` — ${o.detail}` : ""}`;
+    li.textContent = `${t(o.status)} · ${t(o.kind)} ${o.number}${o.detail ? ` — ${o.detail}` : ""}`;
     return li;
   }));
 }

@@ -15,7 +15,7 @@ function failureItem(outcome) {
   const li = document.createElement("li");
   li.className = `failure ${outcome.status}`;
   const text = document.createElement("span");
-  text.textContent = `${t(outcome.status)} · ${outcome.kind} ${outcome.number} — ${outcome.detail}`;
+  text.textContent = `${t(outcome.status)} · ${t(outcome.kind)} ${outcome.number} — ${outcome.detail}`;
   const ok = document.createElement("button");
   ok.type = "button";
   ok.className = "scan-btn small";

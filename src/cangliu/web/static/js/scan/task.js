@@ -232,7 +232,7 @@ async function chooseDoc(number) {
 
 // Tell the user what the server did with the operations just sent.
 function announce(outcomes) {
-  const text = (o) => `${t(o.status)} · ${o.kind} ${o.number}`;
+  const text = (o) => `${t(o.status)} · ${t(o.kind)} ${o.number}`;
   const bad = outcomes.filter((o) => o.status !== "applied");
   if (bad.length) error(bad.map((o) => `${text(o)} — ${o.detail}`).join("\n"));
   else if (outcomes.length) info(outcomes.map(text).join("\n"));
