@@ -21,7 +21,7 @@ serve: $(BIN)/.installed
 # Three workers on two cores: many tests spend their time waiting on PostgreSQL, a server thread
 # or the browser rather than computing.
 test: $(BIN)/.installed
-	$(BIN)/pytest -n 3
+	$(BIN)/pytest -n 3 --durations=15
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench

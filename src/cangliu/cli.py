@@ -1,8 +1,10 @@
 """The ``cangliu`` command: set-up, demo, serving, ledger verification and demand history."""
 
+import os
 import secrets
 import signal
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -14,6 +16,8 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
+from cangliu import logs
+from cangliu.cli_backup import backup_command, restore_command
 from cangliu.cli_import import import_command
 from cangliu.cli_rules import rules_app
 from cangliu.cli_serials import serials_app
@@ -51,7 +55,8 @@ ADMIN = "admin"
 
 
 def _db() -> Database:
-    return Database(get_settings().database_url)
+    settings = get_settings()
+    return Database(settings.database_url, pool=(settings.db_pool_size, settings.db_max_overflow))
 
 
 @app.command()
@@ -166,9 +171,11 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def worker() -> None:
     """Run the background work (jobs, the outbox dispatcher, deliveries) in this process, for
     apps started with CANGLIU_SCHEDULER=off; stop with Ctrl-C or SIGTERM."""
+    settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     console.print("worker running: dispatcher; " + ", ".join(
         f"{j.name} every {j.every}" for j in JOBS))
-    background = Background(_db(), get_settings())
+    background = Background(_db(), settings)
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop ends the work cleanly
     background.start()
     try:
@@ -181,20 +188,43 @@ def worker() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: int = typer.Option(1, min=1, help="Worker processes (production: about one per core)."),
+          forwarded_allow_ips: str = typer.Option(
+              "127.0.0.1", help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated).")
+          ) -> None:
     """Serve the web UI and API on an existing database."""
     import uvicorn
 
-    console.print(f"serving on http://{host}:{port}")
-    uvicorn.run("cangliu.cli:server_app", factory=True, host=host, port=port, workers=workers)
+    settings = get_settings()
+    if workers > 1 or settings.metrics_dir:
+        _share_metrics(settings.metrics_dir)
+    logs.configure(settings.log_format, settings.log_level)
+    console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
+    uvicorn.run("cangliu.cli:server_app", factory=True, host=host, port=port, workers=workers,
+                forwarded_allow_ips=forwarded_allow_ips, log_config=None, access_log=False,
+                server_header=False,
+                timeout_worker_healthcheck=60)  # a busy machine may take longer to start one
+
+
+def _share_metrics(directory: str | None) -> None:
+    """Worker processes write their metrics to files in one directory (prometheus_client's
+    multiprocess mode), emptied at start so a restart does not add up dead processes' counts."""
+    path = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="cangliu-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 def server_app() -> FastAPI:
     """The app ``serve`` runs: with the job scheduler in its process unless CANGLIU_SCHEDULER=off
     (then ``cangliu worker`` runs the jobs)."""
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)  # in each worker process
     db = Database(settings.database_url, echo=settings.sql_echo,
-                  notify_events=settings.events_listen)
+                  notify_events=settings.events_listen,
+                  pool=(settings.db_pool_size, settings.db_max_overflow))
     return create_app(settings, db, background=Background(db, settings)
                       if settings.scheduler == "inprocess" else None)
 
@@ -263,6 +293,8 @@ def plan(day: datetime | None = typer.Option(None, formats=["%Y-%m-%d"],
 
 app.command("simulate")(simulate_command)
 app.command("import")(import_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(serials_app, name="serials")
 

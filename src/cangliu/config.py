@@ -16,6 +16,10 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     token_hours: int = 12
     sql_echo: bool = False
+    # PostgreSQL connections per process: kept open, and opened beyond that under load. All app
+    # processes and the worker together need up to (size + overflow) × processes connections.
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
     # "inprocess": the app runs the background jobs (approval timeouts …) itself; "off" when
     # `cangliu worker` runs them in a process of its own.
     scheduler: Literal["inprocess", "off"] = "inprocess"
@@ -38,6 +42,14 @@ class Settings(BaseSettings):
     rate_limit_write_per_minute: int = 120
     rate_limit_login_per_minute: int = 20
     import_max_mb: int = 20  # the largest spreadsheet an import accepts
+    # Operations: log lines as JSON (one object per line, with the request id) or as text.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "info"
+    # /metrics needs this bearer token when set; when unset, only loopback clients may read it.
+    metrics_token: str | None = None
+    # Where worker processes share their metrics (prometheus_client multiprocess mode); `serve
+    # --workers N` makes a temporary one when unset.
+    metrics_dir: str | None = None
 
 
 @lru_cache

@@ -8,6 +8,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,22 +30,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(request, tmp_path):
-    db = Database(fresh_url("sqlite", request, tmp_path))
-    admin = auth.create_user(db.uow(), username="admin", password=PASSWORD, is_admin=True)
-    seed_network(db, admin)
+@contextmanager
+def serve_in_thread(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The ASGI ``app`` served by uvicorn in a thread on a free port; yields its base URL."""
     port = _free_port()
-    app = create_app(Settings(database_url=db.url, secret_key="e2e-secret"), db=db)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db, admin
-    srv.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture
+def server(request, tmp_path):
+    db = Database(fresh_url("sqlite", request, tmp_path))
+    admin = auth.create_user(db.uow(), username="admin", password=PASSWORD, is_admin=True)
+    seed_network(db, admin)
+    app = create_app(Settings(database_url=db.url, secret_key="e2e-secret"), db=db)
+    with serve_in_thread(app) as base:
+        yield base, db, admin
     db.dispose()
 
 

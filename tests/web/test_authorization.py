@@ -31,7 +31,9 @@ from tests.conftest import PASSWORD
 from tests.web.conftest import login
 
 # Routes anyone may call without logging in.
-PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/health"), ("GET", "/login"), ("POST", "/login"),
+PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/health"), ("GET", "/ready"),
+          # the metrics' own credential: CANGLIU_METRICS_TOKEN, else a loopback address
+          ("GET", "/metrics"), ("GET", "/login"), ("POST", "/login"),
           ("POST", "/logout"), ("GET", "/lang/{locale}"), ("GET", "/"),
           # the built-in webhook receiver: the signature is its credential
           ("POST", "/api/v1/webhooks/echo"),

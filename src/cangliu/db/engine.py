@@ -12,11 +12,14 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False, writer: bool = True) -> Engine:
+def make_engine(url: str, *, echo: bool = False, writer: bool = True, pool: tuple[int, int] = (20, 20)
+                ) -> Engine:
+    """``pool``: connections kept open and extra ones opened under load, per process (on
+    PostgreSQL, processes × their sum must stay under the server's max_connections)."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
         # No pre-ping: a dropped connection surfaces as an error once and the pool is invalidated.
-        return create_engine(url, echo=echo, pool_size=20, max_overflow=20)
+        return create_engine(url, echo=echo, pool_size=pool[0], max_overflow=pool[1])
     # Pooled connections (pragmas are set once per connection); WAL lets readers run beside
     # the single writer. An in-memory database is per connection, so it gets no pool.
     pooling = {"poolclass": NullPool} if ":memory:" in url else {"pool_size": 20, "max_overflow": 20}

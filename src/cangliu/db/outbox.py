@@ -27,6 +27,9 @@ NOTIFY = "outbox_notify"  # session.info flag: send NOTIFY on PostgreSQL (defaul
 
 # Called with the last event id after a transaction that wrote events commits (in-process wake-up).
 _hooks: list[Callable[[int], None]] = []
+# Called with the number of postings a transaction committed (the metrics' postings counter).
+posting_hooks: list[Callable[[int], None]] = []
+COMMITTED_POSTINGS = "outbox_committed_postings"
 
 
 class Change(Protocol):
@@ -79,6 +82,7 @@ def stock_event(session: Session) -> list[tuple[str, dict[str, Any]]]:
     postings = session.info.pop(POSTINGS, [])
     if not pairs:
         return []
+    session.info[COMMITTED_POSTINGS] = len(postings)
     skus = {i: session.get(Sku, i) for i in {p[0] for p in pairs}}
     sites = {i: session.get(Location, i) for i in {p[1] for p in pairs}}
     lines = sorted({(s.code, t.code, v) for k, v in pairs
@@ -104,6 +108,9 @@ def write(session: Session, at: datetime, changes: Iterable[Change]) -> None:
 
 
 def after_commit(session: Session) -> None:
+    postings = session.info.pop(COMMITTED_POSTINGS, 0)
+    for count_hook in posting_hooks if postings else ():
+        count_hook(postings)
     last = session.info.pop(WROTE, None)
     if last is None:
         return
@@ -113,6 +120,6 @@ def after_commit(session: Session) -> None:
 
 def forget(session: Session) -> None:
     """A rollback drops the events it would have written."""
-    for key in (PENDING, TOUCHED, POSTINGS):
+    for key in (PENDING, TOUCHED, POSTINGS, COMMITTED_POSTINGS):
         session.info.pop(key, None)
     session.info.pop(WROTE, None)

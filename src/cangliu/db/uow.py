@@ -35,10 +35,11 @@ def new_ref() -> str:
 class Database:
     """The engines for one database URL; hands out units of work."""
 
-    def __init__(self, url: str, *, echo: bool = False, notify_events: bool = True) -> None:
+    def __init__(self, url: str, *, echo: bool = False, notify_events: bool = True,
+                 pool: tuple[int, int] = (20, 20)) -> None:
         self.url = url
         self.notify_events = notify_events  # NOTIFY other processes of committed events
-        self.writer: Engine = make_engine(url, echo=echo, writer=True)
+        self.writer: Engine = make_engine(url, echo=echo, writer=True, pool=pool)
         is_sqlite = self.writer.dialect.name == "sqlite"
         self.reader: Engine = make_engine(url, echo=echo, writer=False) if is_sqlite else self.writer
 

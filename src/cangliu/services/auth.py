@@ -15,6 +15,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, NotFound, ValidationFailed
@@ -411,13 +412,19 @@ def security_events(session: Session, *, kind: str | None = None, username: str 
 
 def secret_key(uow: UnitOfWork) -> str:
     """The session signing key: generated on first use and kept in the database, never in the repo."""
-    with uow:
-        row = uow.session.get(Setting, "secret_key")
-        if row is None:
-            row = Setting(key="secret_key", value=secrets.token_urlsafe(48))
-            uow.session.add(row)
-            uow.commit()
-        return row.value
+    try:
+        with uow:
+            row = uow.session.get(Setting, "secret_key")
+            if row is None:
+                row = Setting(key="secret_key", value=secrets.token_urlsafe(48))
+                uow.session.add(row)
+                uow.commit()
+            return row.value
+    except IntegrityError:  # processes starting together on a new database: the first one wins
+        with uow:
+            first = uow.session.get(Setting, "secret_key")
+            assert first is not None
+            return first.value
 
 
 def has_users(uow: UnitOfWork) -> bool:

@@ -22,8 +22,8 @@ from cangliu.db import audit
 from cangliu.db.uow import Database
 from cangliu.i18n import translate
 from cangliu.services import auth, roles
+from cangliu.web import dbdown, ops, problems, ratelimit, sse
 from cangliu.web import openapi as openapi_doc
-from cangliu.web import problems, ratelimit, sse
 from cangliu.web.api import alerts as alerts_api
 from cangliu.web.api import approvals as approvals_api
 from cangliu.web.api import audit as audit_api
@@ -99,6 +99,7 @@ from cangliu.web.pages import users as user_pages
 from cangliu.web.pages import work_orders as work_order_pages
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
+from cangliu.web.security import SecurityHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -164,11 +165,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.import_max_bytes = settings.import_max_mb * 1024 * 1024
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
+    tls = settings.public_url.startswith("https://")
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
-                       same_site="lax", https_only=False, max_age=12 * 3600)
+                       same_site="lax", https_only=tls, max_age=12 * 3600)
+    app.add_middleware(ops.MetricsMiddleware)  # inside the audit context: it logs the request id
     app.add_middleware(AuditContextMiddleware)
     app.add_middleware(FieldRulesMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, tls=tls)
+    ops.install(app, db, settings.metrics_token)
     problems.install(app)
+    dbdown.install(app)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -185,7 +191,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, str]:
+        """Liveness: the process answers (``/ready`` also checks the database)."""
         return {"status": "ok", "version": __version__}
+
+    app.include_router(ops.router)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(actor: AnyUser) -> JSONResponse:

@@ -7,9 +7,11 @@ process as the sending user, so it is checked and answered exactly as that call 
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import anyio.from_thread
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
@@ -40,6 +42,10 @@ Kind = Literal["purchase.receive", "transfer.ship", "transfer.receive", "sale.sh
                "count.entries", "stock.move", "stock.receive", "stock.issue"]
 DeviceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 FORWARDED = (b"accept-language", b"user-agent")
+# Replays run in threads of their own limiter. Each operation is a call to a sync route, which
+# needs a thread of the app's shared pool: were the replays in that pool too, as many concurrent
+# batches as it has threads would wait forever for their inner calls and the process would hang.
+REPLAY_THREADS = 8
 
 
 class OperationIn(Strict):
@@ -61,10 +67,14 @@ class DismissIn(Strict):
 
 
 @router.post("/batch", summary="Replay a device's offline operations, each exactly once")
-def batch(body: BatchIn, request: Request, db: DbDep, actor: AnyUser) -> dict[str, Any]:
+async def batch(body: BatchIn, request: Request, db: DbDep, actor: AnyUser) -> dict[str, Any]:
     """Answers every operation: ``applied``, ``failed`` (refused; in the review queue),
     ``rejected`` (its id or number was used for other content) or ``waiting`` (kept; an earlier
     operation of the device has not arrived yet)."""
+    return dict(await _in_replay_thread(request, partial(_batch, body, request, db, actor)))
+
+
+def _batch(body: BatchIn, request: Request, db: Database, actor: Actor) -> dict[str, Any]:
     sites: dict[tuple[str, str], int | None] = {}
     ops = [_operation(db, op, sites) for op in body.operations]
     refused = offline.store(db.uow(), actor, body.device, ops)
@@ -77,6 +87,13 @@ def batch(body: BatchIn, request: Request, db: DbDep, actor: AnyUser) -> dict[st
     return {"device": body.device, "next_seq": next_seq, "results": [
         _rejected(request, op, refused[op.client_id]) if op.client_id in refused
         else final[op.client_id] for op in ops]}
+
+
+async def _in_replay_thread(request: Request, work: Any) -> Any:
+    state = request.app.state
+    if getattr(state, "replay_limiter", None) is None:  # made in the loop: anyio needs one
+        state.replay_limiter = anyio.CapacityLimiter(REPLAY_THREADS)
+    return await anyio.to_thread.run_sync(work, limiter=state.replay_limiter)
 
 
 def _operation(db: Database, op: OperationIn, sites: dict[tuple[str, str], int | None]
@@ -214,9 +231,12 @@ def review_item(row: offline.Stored) -> dict[str, Any]:
 
 
 @router.post("/review/{op_id}/retry", summary="Apply a refused operation again, as you")
-def retry(op_id: PathId, request: Request, db: DbDep, actor: CanReview) -> dict[str, Any]:
-    row = reviewable(db, actor, op_id)
-    return review_item(offline.retry(db, actor, row, applier(request, actor)))
+async def retry(op_id: PathId, request: Request, db: DbDep, actor: CanReview) -> dict[str, Any]:
+    def again() -> dict[str, Any]:
+        row = reviewable(db, actor, op_id)
+        return review_item(offline.retry(db, actor, row, applier(request, actor)))
+
+    return dict(await _in_replay_thread(request, again))
 
 
 @router.post("/review/{op_id}/dismiss", summary="Close a refused operation without applying it")

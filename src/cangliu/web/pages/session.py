@@ -66,7 +66,7 @@ def switch_language(locale: str, request: Request) -> RedirectResponse:
     response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/stock",
                                 status_code=303)
     if locale in LOCALES:
-        response.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax")
+        response.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return response
 
 
