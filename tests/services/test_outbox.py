@@ -4,8 +4,9 @@ tailed by id without missing a late commit."""
 import threading
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from cangliu.core.errors import InsufficientStock
 from cangliu.db.models import OutboxEvent
@@ -173,3 +174,27 @@ def test_other_processes_commits_wake_through_listen(db, meta):
         assert waker.seq() != seen
     finally:
         waker.close()
+
+
+@pytest.mark.parametrize("notify", [True, False])
+def test_a_commit_with_events_notifies_its_last_event_id_once(db, meta, notify):
+    """The events and the NOTIFY go in one statement; the payload is the transaction's last id,
+    and a Database built with notify_events=False stays silent."""
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    poster = Database(db.url, notify_events=notify)
+    listener = psycopg.connect(db.url.replace("postgresql+psycopg://", "postgresql://"),
+                               autocommit=True)
+    try:
+        listener.execute("LISTEN cangliu_outbox")
+        masterdata.create(poster.uow(), meta.actor, "sku", {"code": "SKU-N", "name": "N"})
+        stock.receive(poster.uow(), meta, site="WH", lines=[Line("SKU-1", 2), Line("SKU-N", 1)])
+        heard = [n.payload for n in listener.notifies(timeout=1.0) if n.channel == "cangliu_outbox"]
+        with db.read() as session:
+            last = session.scalar(select(func.max(TABLE.c.id)))
+        # two transactions (the SKU, the receipt), each one NOTIFY with its own last id
+        assert heard == ([str(last - 1), str(last)] if notify else [])
+        assert [e.kind for e in _events(db)[-2:]] == ["record.changed", "stock.changed"]
+    finally:
+        listener.close()
+        poster.dispose()
