@@ -199,7 +199,8 @@ def free_port() -> int:
 
 
 def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CANGLIU_DATABASE_URL": url}
+    # The rate limiter (600 reads a minute per caller) would refuse most of the timed requests.
+    env = {**os.environ, "CANGLIU_DATABASE_URL": url, "CANGLIU_RATE_LIMIT_ENABLED": "false"}
     cmd = [sys.executable, "-m", "uvicorn", "cangliu.web.app:create_app", "--factory",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with log.open("wb") as out:

@@ -56,7 +56,9 @@ ADMIN = "admin"
 
 def _db() -> Database:
     settings = get_settings()
-    return Database(settings.database_url, pool=(settings.db_pool_size, settings.db_max_overflow))
+    return Database(settings.database_url, echo=settings.sql_echo,
+                    notify_events=settings.events_listen,
+                    pool=(settings.db_pool_size, settings.db_max_overflow))
 
 
 @app.command()
@@ -152,7 +154,8 @@ class Background:
     def __init__(self, db: Database, settings: Settings) -> None:
         from cangliu.integrations import outbound
 
-        self.parts = (Scheduler(db), Dispatcher(db, then=[partial(outbound.send_due, db, settings)]))
+        self.parts = (Scheduler(db), Dispatcher(db, then=[partial(outbound.send_due, db, settings)],
+                                                listen=settings.events_listen))
 
     def start(self) -> None:
         for part in self.parts:
@@ -222,9 +225,7 @@ def server_app() -> FastAPI:
     (then ``cangliu worker`` runs the jobs)."""
     settings = get_settings()
     logs.configure(settings.log_format, settings.log_level)  # in each worker process
-    db = Database(settings.database_url, echo=settings.sql_echo,
-                  notify_events=settings.events_listen,
-                  pool=(settings.db_pool_size, settings.db_max_overflow))
+    db = _db()
     return create_app(settings, db, background=Background(db, settings)
                       if settings.scheduler == "inprocess" else None)
 

@@ -13,7 +13,8 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     # Signs session cookies. When unset, a random key is generated once and kept in the database.
     secret_key: str | None = None
-    default_locale: str = "zh_CN"
+    # The language for a visitor whose cookie and browser name neither zh nor en.
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
     token_hours: int = 12
     sql_echo: bool = False
     # PostgreSQL connections per process: kept open, and opened beyond that under load. All app

@@ -41,8 +41,10 @@ def translate(locale: str, message: str, **params: object) -> str:
     return text.format(**words)
 
 
-def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
-    """Pick zh_CN or en from a cookie or the Accept-Language header; Chinese by default."""
+def negotiate(accept_language: str | None, cookie: str | None = None, default: str = DEFAULT
+              ) -> str:
+    """Pick zh_CN or en from a cookie, else the Accept-Language header, else ``default`` (the
+    ``CANGLIU_DEFAULT_LOCALE`` setting; Chinese unless set)."""
     if cookie in LOCALES:
         return cookie
     for part in (accept_language or "").split(","):
@@ -51,7 +53,7 @@ def negotiate(accept_language: str | None, cookie: str | None = None) -> str:
             return "en"
         if tag.startswith("zh"):
             return "zh_CN"
-    return DEFAULT
+    return default
 
 
 def add_vocabulary(template: str) -> None:

@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(self, db: Database, *, then: Sequence[Callable[[], Any]] = (),
-                 poll: float = 2.0) -> None:
-        self.db, self.then, self.poll = db, tuple(then), poll
+                 poll: float = 2.0, listen: bool = True) -> None:
+        """``listen``: also wake on other processes' NOTIFY (PostgreSQL; CANGLIU_EVENTS_LISTEN)."""
+        self.db, self.then, self.poll, self.listen = db, tuple(then), poll, listen
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._waker: events.Waker | None = None
@@ -37,7 +38,7 @@ class Dispatcher:
         return taken
 
     def loop(self) -> None:
-        self._waker = waker = events.Waker(self.db)
+        self._waker = waker = events.Waker(self.db, listen=self.listen)
         seen = waker.seq()
         while not self._stop.is_set():
             self.run_once()

@@ -162,6 +162,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                   redoc_url=None, lifespan=partial(_lifespan, background))
     app.state.db = db
     app.state.events = (settings.events_listen, settings.events_poll_seconds)
+    app.state.default_locale = settings.default_locale
     app.state.import_max_bytes = settings.import_max_mb * 1024 * 1024
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())

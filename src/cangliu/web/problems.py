@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cangliu.core.errors import DomainError, Locked, StaleVersion, ValidationFailed
-from cangliu.i18n import negotiate, translate
+from cangliu.i18n import DEFAULT, negotiate, translate
 
 PROBLEM = "application/problem+json"
 
@@ -48,7 +48,8 @@ PYDANTIC_MESSAGES = {
 
 
 def locale_of(request: Request) -> str:
-    return negotiate(request.headers.get("accept-language"), request.cookies.get("lang"))
+    return negotiate(request.headers.get("accept-language"), request.cookies.get("lang"),
+                     getattr(request.app.state, "default_locale", DEFAULT))
 
 
 def problem(request: Request, status: int, title: str, detail: str, **extra: Any) -> JSONResponse:

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cangliu.i18n import negotiate, translate
+from cangliu.i18n import DEFAULT, negotiate, translate
 
 # The calls an offline batch makes to the app for its operations carry ACTING_FOR in their scope:
 # the batch was counted once, as one write, when it arrived.
@@ -129,7 +129,9 @@ def limit_headers(bucket: Bucket) -> list[tuple[bytes, bytes]]:
 async def refuse(scope: Scope, send: Send, bucket: Bucket) -> None:
     """429 problem details in the caller's language, with when to try again."""
     headers = dict(scope.get("headers") or [])
-    locale = negotiate(headers.get(b"accept-language", b"").decode("latin-1") or None, None)
+    state = getattr(scope.get("app"), "state", None)
+    locale = negotiate(headers.get(b"accept-language", b"").decode("latin-1") or None, None,
+                       getattr(state, "default_locale", DEFAULT))
     retry = max(1, math.ceil(bucket.wait()))
     body = json.dumps({"type": "about:blank", "title": translate(locale, "Too many requests"),
                        "status": 429, "detail": translate(
