@@ -8,7 +8,8 @@ from cangliu.cli import app
 from cangliu.config import get_settings
 from cangliu.db.models import StockBalance
 from cangliu.db.uow import Database
-from cangliu.services import stock
+from cangliu.services import auth, stock
+from cangliu.services.alerts import rules as alert_rules
 from cangliu.services.postings import Meta
 from cangliu.services.stock import Line
 from tests.conftest import BACKENDS, fresh_url, seed_network
@@ -34,9 +35,21 @@ def test_init_creates_the_admin_once_and_prints_the_login(cli_db):
     assert again.exit_code == 0 and "cli-password-123" not in again.output
 
 
+def test_the_first_init_adds_the_default_alert_rules_and_later_ones_leave_them_be(cli_db):
+    first = runner.invoke(app, ["init"])
+    with cli_db.read() as session:
+        codes = {r["code"] for r in alert_rules.list_rules(session)}
+    assert codes == {d[0] for d in alert_rules.DEFAULTS}
+    assert f"default alert rules / 默认预警规则: {len(codes)}" in first.output
+    admin = auth.authenticate(cli_db.uow(), username="admin", password="cli-password-123")
+    alert_rules.delete_rule(cli_db.uow(), admin, "low_stock")
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    with cli_db.read() as session:
+        assert "low_stock" not in {r["code"] for r in alert_rules.list_rules(session)}
+
+
 def test_verify_reports_consistency_and_exits_1_with_a_diff_when_a_balance_drifts(cli_db):
     runner.invoke(app, ["init"])
-    from cangliu.services import auth
     actor = auth.authenticate(cli_db.uow(), username="admin", password="cli-password-123")
     seed_network(cli_db, actor)
     stock.receive(cli_db.uow(), Meta(actor), site="WH", lines=[Line("SKU-1", "10")])

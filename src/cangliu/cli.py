@@ -44,6 +44,7 @@ from cangliu.services import (
     planning_rules,
     thresholds,
 )
+from cangliu.services.alerts import rules as alert_rules
 from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 from cangliu.web.app import create_app
@@ -81,6 +82,9 @@ def _init(db: Database) -> tuple[str, str | None]:
     except DomainError as exc:
         console.print(f"[red]CANGLIU_ADMIN_PASSWORD: {exc.message.format(**exc.params)}[/red]")
         raise typer.Exit(2) from None
+    # A new installation raises alerts from the start; rules deleted later stay deleted.
+    added = alert_rules.ensure_defaults(db.uow())
+    console.print(f"default alert rules / 默认预警规则: {added}")
     return ADMIN, password
 
 
