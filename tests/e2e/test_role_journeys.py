@@ -257,13 +257,19 @@ def test_finance_records_payments_and_reads_the_aging(world: World, locale: str)
     expect(page.locator("#collab form.settle")).to_have_count(0)
     shot(page, "finance", "supplier_paid", locale)
 
-    # The aging (no page of its own: the JSON the API gives the logged-in browser).
-    page.goto(f"{world.base}/api/v1/aging?kind=receivable")
-    expect(page.locator("body")).to_contain_text(f'"partner":"{customer}"')
-    expect(page.locator("body")).to_contain_text('"total":"20.00"')
+    # The aging page: the customer still owes 20; its statement ends there too.
+    page.goto(f"{world.base}/finance/aging?kind=receivable")
+    row = page.locator(f"#aging tr[data-partner='{customer}']")
+    expect(row).to_contain_text("20.00")
     shot(page, "finance", "aging", locale)
-    page.goto(f"{world.base}/api/v1/aging?kind=payable")
-    expect(page.locator("body")).not_to_contain_text(supplier)
+    row.locator("a").click()
+    page.wait_for_url(f"{world.base}/finance/statements/receivable/{customer}")
+    expect(page.locator("#statement tr.closing")).to_contain_text("20.00")
+    expect(page.locator("#statement")).to_contain_text(so)
+    shot(page, "finance", "statement", locale)
+    page.goto(f"{world.base}/finance/aging?kind=payable")
+    expect(page.locator("#aging")).to_be_visible()
+    expect(page.locator(f"#aging tr[data-partner='{supplier}']")).to_have_count(0)
     page.context.close()
     with world.db.read() as s:
         receivable = {r["partner"]: r for r in accounts.aging(s, kind="receivable",

@@ -180,3 +180,11 @@ def statement(session: Session, *, kind: Kind, partner: str, start: date, end: d
                       "balance": _money(balance)})
     return {"partner": partner, "kind": kind, "from": start.isoformat(), "to": end.isoformat(),
             "opening": _money(opening), "closing": _money(balance), "lines": lines}
+
+
+def partner_names(session: Session, kind: Kind, codes: list[str]) -> dict[str, str]:
+    """The names of a kind's partners by code (customers owe receivables, suppliers payables);
+    codes that name no partner of that kind are left out."""
+    model = Customer if kind == "receivable" else Supplier
+    rows = session.execute(select(model.code, model.name).where(model.code.in_(codes)))
+    return {code: name for code, name in rows}

@@ -72,6 +72,7 @@ from cangliu.web.pages import collab as collab_pages
 from cangliu.web.pages import custom_fields as custom_field_pages
 from cangliu.web.pages import dashboard as dashboard_pages
 from cangliu.web.pages import documents as document_pages
+from cangliu.web.pages import finance as finance_pages
 from cangliu.web.pages import history as history_pages
 from cangliu.web.pages import imports as import_pages
 from cangliu.web.pages import labels as label_pages
@@ -237,7 +238,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.include_router(lot_pages.router)
     app.include_router(sse.router)
     for module in (alerts_api, alert_pages, channels_api, channel_pages, dashboard_api,
-                   dashboard_pages, reports_api, report_pages):
+                   dashboard_pages, reports_api, report_pages, finance_pages):
         app.include_router(module.router)
     # The review queue's /scan/review comes before the scanning pages' /scan/{task}.
     for module in (offline_api, offline_review_pages, scan_pages, imports_api, import_pages,
