@@ -3,12 +3,15 @@ codes and unknown references are reported per row and column; a file with errors
 nothing; opening stock goes through the ledger."""
 
 import io
+import struct
+import zipfile
 from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor, Grant
 from cangliu.db.models import (
     CustomerPrice,
@@ -21,7 +24,7 @@ from cangliu.db.models import (
     SupplierPrice,
 )
 from cangliu.services import imports, masterdata
-from cangliu.services.imports import files, jobs, spec
+from cangliu.services.imports import files, jobs, reader, spec
 from cangliu.services.imports.reader import read
 from cangliu.services.verify import verify
 
@@ -315,3 +318,36 @@ def test_upsert_refuses_deleted_records_and_records_someone_else_is_editing(db, 
     assert errors_of(outcome) == [(2, "code", "Being edited by {user}"),
                                   (3, "code", "{label} {code} is deleted: restore it first")]
     assert outcome.updates == 1
+
+
+def _pad(content: bytes, size: int, *, declare: int | None = None) -> bytes:
+    """The XLSX with one more member of ``size`` zero bytes (deflated to almost nothing), its
+    unpacked size declared as ``declare`` in both zip headers when given."""
+    buffer = io.BytesIO(content)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/media/pad.bin", b"\0" * size)
+    data = bytearray(buffer.getvalue())
+    if declare is not None:
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as book:
+            local = book.getinfo("xl/media/pad.bin").header_offset
+        central = data.index(b"PK\x01\x02", data.index(b"xl/media/pad.bin", local + 30) + 1)
+        while not data[central + 46:].startswith(b"xl/media/pad.bin"):
+            central = data.index(b"PK\x01\x02", central + 4)
+        data[local + 22:local + 26] = struct.pack("<I", declare)
+        data[central + 24:central + 28] = struct.pack("<I", declare)
+    return bytes(data)
+
+
+def test_an_xlsx_that_unpacks_too_far_is_refused_whatever_its_headers_declare(monkeypatch):
+    monkeypatch.setattr(reader, "MAX_UNPACKED_MB", 1)
+    template = files.template(spec.ENTITIES["supplier"], "zh_CN")
+    reader.sniff(template)
+    assert read(_pad(template, 100_000)).headers[:2] == ["编码 / code", "名称 / name"]
+    for bomb in (_pad(template, 2 << 20), _pad(template, 2 << 20, declare=1000)):
+        assert len(bomb) < len(template) + 10_000  # two MB of zeros deflate to a few KB
+        for check in (reader.sniff, read):
+            with pytest.raises(ValidationFailed) as refused:
+                check(bomb)
+            error = refused.value.errors[0]
+            assert (error.field, error.message, error.params) == (
+                "file", "unpacks to more than {mb} MB: split it into smaller files", {"mb": "1"})

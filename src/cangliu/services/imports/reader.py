@@ -4,7 +4,9 @@ sheet; blank rows are skipped."""
 
 import csv
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,10 @@ from cangliu.core.errors import ValidationFailed
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and other Office 97 files)
+# An XLSX is a zip of XML: a few MB can unpack to gigabytes (a "zip bomb"). Real sheets unpack to
+# a few times their size; anything beyond this is refused before it is read.
+MAX_UNPACKED_MB = 256
+_CHUNK = 1 << 20
 
 
 @dataclass
@@ -32,6 +38,7 @@ def read(content: bytes, filename: str = "") -> Sheet:
     if content.startswith(OLE_MAGIC):
         raise ValidationFailed.single("file", "is an old Excel 97-2003 file: save it as .xlsx")
     if content.startswith(XLSX_MAGIC):
+        _check_unpacked(content)
         return _xlsx(content)
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raise ValidationFailed.single("file", "is not a valid XLSX file")
@@ -118,13 +125,48 @@ def sniff(content: bytes, filename: str = "") -> None:
     if content.startswith(OLE_MAGIC):
         raise ValidationFailed.single("file", "is an old Excel 97-2003 file: save it as .xlsx")
     if content.startswith(XLSX_MAGIC):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as book:
-                if "xl/workbook.xml" not in book.namelist() or book.testzip() is not None:
-                    raise zipfile.BadZipFile
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise ValidationFailed.single("file", "is not a valid XLSX file") from None
+        _check_unpacked(content)
         return
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raise ValidationFailed.single("file", "is not a valid XLSX file")
     _decode(content)
+
+
+def _check_unpacked(content: bytes) -> None:
+    """Refuse a damaged XLSX, and one that unpacks to more than MAX_UNPACKED_MB. The members are
+    inflated here, counting what comes out rather than trusting the sizes the zip declares, and
+    checked against their CRC and declared size."""
+    limit, total = MAX_UNPACKED_MB << 20, 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as book:
+            if "xl/workbook.xml" not in book.namelist():
+                raise zipfile.BadZipFile
+            for info in book.infolist():
+                crc, size = 0, 0
+                for chunk in _inflated(content, info):
+                    crc, size, total = zlib.crc32(chunk, crc), size + len(chunk), total + len(chunk)
+                    if total > limit:
+                        raise ValidationFailed.single(
+                            "file", "unpacks to more than {mb} MB: split it into smaller files",
+                            mb=MAX_UNPACKED_MB)
+                if (crc, size) != (info.CRC, info.file_size):
+                    raise zipfile.BadZipFile
+    except (zipfile.BadZipFile, zlib.error, struct.error, OSError, ValueError, EOFError):
+        raise ValidationFailed.single("file", "is not a valid XLSX file") from None
+
+
+def _inflated(content: bytes, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A member's content, inflated one MB at most at a time."""
+    name_len, extra_len = struct.unpack("<HH", content[info.header_offset + 26:
+                                                       info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    data = content[start:start + info.compress_size]
+    if info.compress_type == zipfile.ZIP_STORED:
+        yield data
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise zipfile.BadZipFile
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    while data and not inflate.eof:
+        yield inflate.decompress(data, _CHUNK)
+        data = inflate.unconsumed_tail
