@@ -220,10 +220,23 @@ def test_an_unexpected_error_answers_a_generic_500_without_its_details(app):
     def boom() -> None:
         raise RuntimeError("database password is hunter2")
 
+    @app.get("/boom-page-for-test")
+    def boom_page() -> None:
+        raise RuntimeError("database password is hunter2")
+
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/boom-for-test")
+        response = client.get("/api/v1/boom-for-test", headers={"X-Request-ID": "req-boom-1"})
+        page = client.get("/boom-page-for-test", headers={"Accept": "text/html",
+                                                          "Accept-Language": "en"})
     assert response.status_code == 500
     assert "hunter2" not in response.text and "Traceback" not in response.text
+    # the answer names the request id, so a report can be matched with the server's log
+    assert response.headers["x-request-id"] == response.json()["request_id"] == "req-boom-1"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "req-boom-1" in response.json()["detail"]
+    assert page.status_code == 500 and "hunter2" not in page.text
+    made_up = page.headers["x-request-id"]
+    assert len(made_up) == 32 and f"quote request {made_up}" in page.text
 
 
 # --- passwords ----------------------------------------------------------------------------------

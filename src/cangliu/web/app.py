@@ -129,6 +129,7 @@ class AuditContextMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        scope.setdefault("state", {})["request_id"] = request_id  # for the 500 answer, see below
         with audit.scope(context):
             await self.app(scope, receive, send_with_id)
 
@@ -186,6 +187,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         detail = translate(locale_of(request), exc.message, **exc.params)
         return render(request, "error.html", None, status_code=exc.status, status=exc.status,
                       title=exc.title, detail=detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        """A generic 500 that names the request id, so a report can be matched with the log (the
+        server logs the traceback; the answer shows no detail of it)."""
+        request_id = str(getattr(request.state, "request_id", ""))
+        locale = locale_of(request)
+        detail = translate(locale, "Something went wrong on the server. When you report it, "
+                                   "quote request {id}.", id=request_id)
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            response: Response = problems.problem(request, 500, "Internal error", detail,
+                                                  request_id=request_id)
+        else:
+            response = render(request, "error.html", None, status_code=500, status=500,
+                              title="Internal error", detail=detail)
+        response.headers["X-Request-ID"] = request_id
+        return response
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
