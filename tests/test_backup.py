@@ -22,6 +22,7 @@ from cangliu.db.models import Sku, StockMove
 from cangliu.db.uow import Database
 from cangliu.services import auth, stock
 from cangliu.services import backup as backups
+from cangliu.services.audit import verify_chain
 from cangliu.services.backup import postgres
 from cangliu.services.backup.manifest import (
     MANIFEST,
@@ -107,6 +108,8 @@ def test_restore_brings_back_exactly_the_backed_up_data(url, tmp_path):
             "match; ledger consistent: 4 moves") in " ".join(done.output.split())
     assert digests(url) == manifest.tables
     db = Database(url)  # the restored database takes new postings (sequences came back too)
+    events = verify_chain(db.uow()).events
+    assert events > 0 and f"audit chain intact: {events} events" in " ".join(done.output.split())
     stock.receive(db.uow(), Meta(_actor(db)), site="S1", lines=[Line("SKU-1", "1")])
     assert verify(db.uow()).moves == 5
     db.dispose()

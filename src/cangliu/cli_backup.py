@@ -16,6 +16,7 @@ from cangliu.config import get_settings
 from cangliu.core.errors import DomainError
 from cangliu.db.uow import Database
 from cangliu.services import backup as backups
+from cangliu.services.audit import verify_chain
 from cangliu.services.verify import verify as verify_ledger
 
 console = Console()
@@ -97,14 +98,17 @@ def restore_command(
             restored = backups.restore(backup, url, progress=show)
         db = Database(url)
         try:
-            report = verify_ledger(db.uow())
+            report, chain = verify_ledger(db.uow()), verify_chain(db.uow())
         finally:
             db.dispose()
     ledger = f"{report.moves} moves, {report.balances} balances"
     console.print(f"restored / 已恢复: {restored.tables} tables, {restored.rows} rows; checksums "
                   f"match; " + (f"ledger consistent: {ledger}" if report.consistent
                                 else f"[red]ledger INCONSISTENT[/red]: {ledger} "
-                                     "(run `cangliu verify` for the differences)"),
+                                     "(run `cangliu verify` for the differences)")
+                  + "; " + (f"audit chain intact: {chain.events} events" if chain.intact
+                            else f"[red]audit chain BROKEN at event {chain.broken_id}[/red]: "
+                                 f"{chain.problem}"),
                   highlight=False)
-    if not report.consistent:
+    if not (report.consistent and chain.intact):
         raise typer.Exit(1)
