@@ -31,6 +31,7 @@ KIND_LABELS: Final = {
     "approval_overdue": "Approval overdue", "bin_over_capacity": "Bin over capacity",
     "large_adjustment": "Large adjustment", "frequent_adjustments": "Frequent adjustments",
     "off_hours": "Posting outside working hours", "ledger_inconsistency": "Ledger inconsistency"}
+SEVERITY_LABELS: Final = {"info": "Info", "warning": "Warning", "critical": "Critical"}
 RESPONSE_LABELS: Final = {"suggest": "Replenishment suggestion",
                           "draft_transfer": "Draft transfer", "clearance": "Tag for clearance",
                           "escalate": "Escalate when not acknowledged"}
@@ -42,6 +43,7 @@ TEXT_FIELDS: Final = ("code", "name", "name_en", "kind", "params", "condition", 
 def _page(request: Request, name: str, actor: Actor, **context: Any) -> HTMLResponse:
     return render(request, name, actor, kind_labels=KIND_LABELS, kinds=KINDS,
                   response_labels=RESPONSE_LABELS, responses=RESPONSES, severities=SEVERITIES,
+                  severity_labels=SEVERITY_LABELS,
                   base=BASE, **context)
 
 

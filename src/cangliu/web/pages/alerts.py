@@ -16,7 +16,7 @@ from cangliu.i18n import translate
 from cangliu.services.alerts import lifecycle, queries, rules, subscriptions
 from cangliu.web.deps import AnyPageUser, DbDep, check_csrf, page_permit
 from cangliu.web.export import answer, wants_export
-from cangliu.web.pages.alert_rules import KIND_LABELS
+from cangliu.web.pages.alert_rules import KIND_LABELS, SEVERITY_LABELS
 from cangliu.web.pages.alert_rules import router as rules_router
 from cangliu.web.pages.masterdata import _errors
 from cangliu.web.pages.render import render, templates
@@ -29,7 +29,6 @@ Editor = Annotated[Actor, page_permit("alert.edit")]
 PAGE = 50
 STATE_LABELS = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved",
                 "active": "Open or acknowledged"}
-SEVERITY_LABELS = {"info": "Info", "warning": "Warning", "critical": "Critical"}
 # Badge colours, from the stock level legend's classes.
 STATE_CLASSES = {"open": "out", "acknowledged": "low", "resolved": "ok"}
 SEVERITY_CLASSES = {"info": "high", "warning": "low", "critical": "out"}

@@ -299,9 +299,21 @@ def _detail(request: Request, db: Any, actor: Actor, path: str, number: str, *,
                   errors=list(errors), **extra, **document_lock(db, actor, path, d, take=take))
 
 
+def _header_value(locale: str, key: str, value: Any) -> str:
+    """A header field as the document page shows it: states and channels are vocabulary,
+    yes/no in words, times to the minute."""
+    if isinstance(value, bool):
+        return translate(locale, "Yes") if value else translate(locale, "No")
+    if key in ("state", "channel"):
+        return translate(locale, str(value))
+    if key.endswith("_at"):
+        return str(value)[:16].replace("T", " ") + " UTC"
+    return str(value)
+
+
 def _printable(page: Page, d: dict[str, Any], locale: str) -> dict[str, Any]:
     """What the print view and the PDF show: title, number, header fields, lines."""
-    header = [(translate(locale, k), str(v)) for k, v in d.items()
+    header = [(translate(locale, k), _header_value(locale, k, v)) for k, v in d.items()
               if k not in ("number", "lines", "allowed_actions") and v not in (None, "")]
     columns = list(d["lines"][0]) if d["lines"] else []
     rows = [[ln[c] if ln[c] is not None else "" for c in columns] for ln in d["lines"]]

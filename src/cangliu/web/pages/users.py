@@ -27,9 +27,9 @@ CanEdit = Annotated[Actor, page_permit("user.edit")]
 RESOURCE_LABELS = {
     "purchase": "Purchase orders", "sales": "Sales orders", "transfer": "Transfer orders",
     "count": "Stock counts", "scrap": "Scrap", "stock": "Stock", "planning": "Planning",
-    "sku": "SKUs", "site": "Sites",
+    "serial": "Serials", "sku": "SKUs", "site": "Sites",
     "supplier": "Suppliers", "customer": "Customers", "finance": "Finance", "report": "Reports",
-    "settings": "Settings", "user": "Users", "audit": "Audit log",
+    "settings": "Settings", "user": "Users", "audit": "Audit log", "alert": "Alerts",
 }
 ACTION_LABELS = {"view": "View", "create": "Create", "edit": "Edit", "post": "Post",
                  "approve": "Approve", "cancel": "Cancel", "export": "Export"}
