@@ -106,6 +106,11 @@ STATIC = Path(__file__).parent / "static"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser opening a page (not the API) gets an error as a page, everyone else JSON."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 class AuditContextMiddleware:
     """Every request's writes carry its address, device and request id (``X-Request-ID``, taken
     from the caller or made up, and echoed back); the user is added once it is known."""
@@ -182,7 +187,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         """A browser opening a page gets the error as a page; everyone else problem details."""
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        if not _wants_page(request):
             return await problems.on_domain_error(request, exc)
         detail = translate(locale_of(request), exc.message, **exc.params)
         return render(request, "error.html", None, status_code=exc.status, status=exc.status,
@@ -196,7 +201,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         locale = locale_of(request)
         detail = translate(locale, "Something went wrong on the server. When you report it, "
                                    "quote request {id}.", id=request_id)
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        if not _wants_page(request):
             response: Response = problems.problem(request, 500, "Internal error", detail,
                                                   request_id=request_id)
         else:
