@@ -15,6 +15,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import statistics
 import threading
 import time
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from sqlalchemy import event
 
 from cangliu.core.permissions import Actor
 from cangliu.db.types import to_units
@@ -188,6 +190,97 @@ def raw_worker(url: str, net: Network) -> Worker:
     return ready
 
 
+# The seven statements the service sends for one single-line receipt (see the README), sent
+# over raw psycopg like the baseline: what a posting costs with the service's statement count but
+# without its Python layers (services, ORM, SQLAlchemy). ``check_statements`` keeps this list
+# honest: it compares the tables these touch, in order, with what ``stock.receive`` sends.
+STATEMENTS = (
+    ("SELECT location.id, location.kind, location.site_id, location.allow_negative, sku.id,"
+     " sku.uom, sku.tracking FROM location LEFT OUTER JOIN sku ON sku.code = %(sku)s"
+     " WHERE location.code = %(site)s"),
+    ("INSERT INTO stock_balance (sku_id, location_id, site_id, lot, status, qty, reserved,"
+     " allow_negative, version) VALUES (%(sku_id)s, %(site_id)s, %(site_id)s, '', 'available',"
+     " %(qty)s, 0, false, 1) ON CONFLICT (sku_id, location_id, lot, status) DO UPDATE"
+     " SET qty = stock_balance.qty + excluded.qty, version = stock_balance.version + 1"),
+    ("INSERT INTO sku_cost (sku_id, qty, value) VALUES (%(sku_id)s, 0, 0) ON CONFLICT (sku_id)"
+     " DO UPDATE SET qty = sku_cost.qty RETURNING qty, value, (SELECT category.valuation FROM sku"
+     " JOIN category ON category.id = sku.category_id WHERE sku.id = sku_cost.sku_id)"),
+    "UPDATE sku_cost SET qty = qty + %(qty)s WHERE sku_id = %(sku_id)s",
+    ("INSERT INTO stock_move (ref, operation, sku_id, qty, uom, from_location_id, to_location_id,"
+     " from_status, to_status, lot, document_line, reason, operator, device, occurred_at,"
+     " recorded_at, idempotency_key) VALUES (%(ref)s, 'receive', %(sku_id)s, %(qty)s, 'pcs',"
+     " %(supplier)s, %(site_id)s, 'available', 'available', '', 1, 'bench', 'bench', %(device)s,"
+     " %(now)s, %(now)s, %(key)s) RETURNING id"),
+    "SELECT value FROM setting WHERE key = 'period_closed_through'",
+    ("WITH e AS (INSERT INTO outbox_event (at, kind, payload, dispatched_at, attempts, error)"
+     " VALUES (%(now)s, 'stock.changed', %(payload)s, NULL, 0, '') RETURNING id)"
+     " SELECT m, pg_notify('cangliu_outbox', m::text) FROM (SELECT max(id) AS m FROM e) AS last"),
+)
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)")
+
+
+def tables(statements: list[str] | tuple[str, ...]) -> list[str]:
+    """The first table each statement names, in order."""
+    return [m.group(1) if (m := _TABLE.search(sql)) else "?" for sql in statements]
+
+
+def check_statements(db: Database, net: Network) -> None:
+    """Refuse to run when the service's statements no longer match STATEMENTS."""
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        sent.append(sql)
+    event.listen(db.writer, "before_cursor_execute", note)
+    try:
+        stock.receive(db.uow(), Meta(actor=net.actor, reason="bench"), site=net.sites[0],
+                      lines=[Line(net.skus[0], 1)])
+    finally:
+        event.remove(db.writer, "before_cursor_execute", note)
+    if tables(sent) != tables(STATEMENTS):
+        raise SystemExit(f"bench/posting.py: the service now sends statements on {tables(sent)},"
+                         f" STATEMENTS mirrors {tables(STATEMENTS)}: update STATEMENTS")
+
+
+def statements_worker(url: str, net: Network) -> Worker:
+    """The service's seven statements per transaction over a plain psycopg connection."""
+    def ready(w: int) -> Callable[[float], int]:
+        conn = psycopg.connect(url)
+        skus, site = worker_skus(net.skus, w), net.sites[w]
+        fixed = {"site": site, "site_id": net.ids[site], "supplier": net.ids["@supplier"],
+                 "qty": to_units(Decimal(1)), "device": f"stmts-{w}"}
+
+        def post_until(deadline: float) -> int:
+            n = 0
+            with conn:
+                while time.perf_counter() < deadline:
+                    sku, ref = skus[n % len(skus)], uuid.uuid4().hex[:20]
+                    now = datetime.now(UTC)
+                    params = {**fixed, "sku": sku, "sku_id": net.ids[sku], "ref": ref,
+                              "key": f"{ref}:1", "now": now, "payload": json.dumps(
+                                  {"lines": [{"sku": sku, "site": site}],
+                                   "postings": [{"ref": ref, "occurred_at": now.isoformat()}]})}
+                    with conn.transaction():
+                        for sql in STATEMENTS:
+                            cursor = conn.execute(sql, params if "%(" in sql else None)
+                            if cursor.description:
+                                cursor.fetchall()
+                    n += 1
+            return n
+        return post_until
+    return ready
+
+
+KINDS = ("raw", "statements", "service", "keyed")
+
+
+def make_worker(kind: str, db: Database, net: Network) -> Worker:
+    if kind == "raw":
+        return raw_worker(plain(db.url), net)
+    if kind == "statements":
+        return statements_worker(plain(db.url), net)
+    return service_worker(db, net, keyed=kind == "keyed")
+
+
 # Worker processes: each keeps its own Database (engines do not cross a fork) for the whole run.
 _process_db: Database | None = None
 
@@ -201,10 +294,7 @@ def _process_slice(kind: str, w: int, net: Network, start_at: float, seconds: fl
                    ) -> tuple[int, float]:
     """One worker process's part of a slice: get ready, wait for the common start, post."""
     assert _process_db is not None
-    if kind == "raw":
-        post_until = raw_worker(plain(_process_db.url), net)(w)
-    else:
-        post_until = service_worker(_process_db, net, keyed=kind == "keyed")(w)
+    post_until = make_worker(kind, _process_db, net)(w)
     time.sleep(max(0.0, start_at - time.perf_counter()))  # CLOCK_MONOTONIC: shared by processes
     cpu = time.process_time()
     return post_until(start_at + seconds), time.process_time() - cpu
@@ -226,25 +316,29 @@ def run_processes(pool: Any, tally: Tally, kind: str, net: Network, workers: int
 
 def throughput(db: Database, net: Network, workers: int, seconds: float, rounds: int,
                pool: Any = None) -> dict[str, Any]:
-    """Raw, service and keyed service runs, interleaved in ``rounds`` slices so that whatever
-    else the machine is doing weighs on all three alike. With a process pool, every worker is
-    a process of its own; otherwise a thread of this process."""
-    raw, service, keyed = Tally(), Tally(), Tally()
+    """Every kind of run, interleaved in ``rounds`` slices so that whatever else the machine is
+    doing weighs on all alike. With a process pool, every worker is a process of its own;
+    otherwise a thread of this process."""
+    tallies = {kind: Tally() for kind in KINDS}
     for _ in range(rounds):
-        if pool is not None:
-            for tally, kind in ((raw, "raw"), (service, "service"), (keyed, "keyed")):
+        for kind, tally in tallies.items():
+            if pool is not None:
                 run_processes(pool, tally, kind, net, workers, seconds / rounds)
-            continue
-        run_threads(raw, workers, seconds / rounds, raw_worker(plain(db.url), net))
-        run_threads(service, workers, seconds / rounds, service_worker(db, net, keyed=False))
-        run_threads(keyed, workers, seconds / rounds, service_worker(db, net, keyed=True))
+            else:
+                run_threads(tally, workers, seconds / rounds, make_worker(kind, db, net))
+    raw, stmts, service, keyed = (tallies[k] for k in KINDS)
     return {"raw_per_s": round(raw.per_s(), 1), "service_per_s": round(service.per_s(), 1),
             "service_keyed_per_s": round(keyed.per_s(), 1),
             "ratio": round(service.per_s() / raw.per_s(), 3),
             "ratio_keyed": round(keyed.per_s() / raw.per_s(), 3),
-            "client_cpu_ms": {"raw": round(raw.cpu_ms(), 3), "service": round(service.cpu_ms(), 3),
+            "statements_raw_per_s": round(stmts.per_s(), 1),
+            "ratio_statements_raw": round(stmts.per_s() / raw.per_s(), 3),
+            "client_cpu_ms": {"raw": round(raw.cpu_ms(), 3),
+                              "statements_raw": round(stmts.cpu_ms(), 3),
+                              "service": round(service.cpu_ms(), 3),
                               "service_keyed": round(keyed.cpu_ms(), 3)},
             "machine_busy_cores": {"raw": round(raw.busy_cores(), 2),
+                                   "statements_raw": round(stmts.busy_cores(), 2),
                                    "service": round(service.busy_cores(), 2),
                                    "service_keyed": round(keyed.busy_cores(), 2)}}
 
@@ -263,17 +357,20 @@ def big_posting(db: Database, net: Network, repeats: int) -> list[float]:
 
 
 def table(rows: dict[str, dict[str, Any]]) -> str:
-    head = (f"{'workers':>7}  {'raw/s':>7}  {'service/s':>9}  {'keyed/s':>7}  {'svc/raw':>7}  "
-            f"{'keyed/raw':>9}  {'client CPU ms/posting | busy cores (machine)':>45}")
-    lines = [head, "-" * len(head),
-             f"{'':>56}{'raw':>7}{'service':>9}{'keyed':>7}  |{'raw':>6}{'service':>9}{'keyed':>7}"]
+    head = (f"{'workers':>7}  {'raw/s':>7}  {'stmts/s':>7}  {'service/s':>9}  {'keyed/s':>7}  "
+            f"{'stmts/raw':>9}  {'svc/raw':>7}  {'keyed/raw':>9}  "
+            f"{'client CPU ms/posting | busy cores (machine)':>56}")
+    widths = {"raw": 6, "statements_raw": 7, "service": 9, "service_keyed": 7}
+    names = f"{'raw':>6}{'stmts':>7}{'service':>9}{'keyed':>7}"
+    lines = [head, "-" * len(head), f"{'':>78}{names}  |{names}"]
     for n, r in rows.items():
-        own, rest = r["client_cpu_ms"], r["machine_busy_cores"]
-        lines.append(f"{n:>7}  {r['raw_per_s']:>7.1f}  {r['service_per_s']:>9.1f}  "
-                     f"{r['service_keyed_per_s']:>7.1f}  {r['ratio']:>7.3f}  "
-                     f"{r['ratio_keyed']:>9.3f}  {own['raw']:>7.2f}{own['service']:>9.2f}"
-                     f"{own['service_keyed']:>7.2f}  |{rest['raw']:>6.2f}{rest['service']:>9.2f}"
-                     f"{rest['service_keyed']:>7.2f}")
+        own, busy = r["client_cpu_ms"], r["machine_busy_cores"]
+        lines.append(f"{n:>7}  {r['raw_per_s']:>7.1f}  {r['statements_raw_per_s']:>7.1f}  "
+                     f"{r['service_per_s']:>9.1f}  {r['service_keyed_per_s']:>7.1f}  "
+                     f"{r['ratio_statements_raw']:>9.3f}  {r['ratio']:>7.3f}  "
+                     f"{r['ratio_keyed']:>9.3f}  "
+                     + "".join(f"{own[k]:>{w}.2f}" for k, w in widths.items())
+                     + "  |" + "".join(f"{busy[k]:>{w}.2f}" for k, w in widths.items()))
     return "\n".join(lines)
 
 
@@ -299,6 +396,7 @@ def main() -> None:
         started = time.perf_counter()
         net = seed(db)
         seeded = time.perf_counter() - started
+        check_statements(db, net)
         modes: dict[str, dict[str, Any]] = {}
         if args.mode in ("threads", "both"):
             modes["threads"] = {str(n): throughput(db, net, n, args.seconds, args.rounds)
@@ -306,6 +404,7 @@ def main() -> None:
         if args.mode in ("processes", "both"):
             spawn = multiprocessing.get_context("spawn")
             with spawn.Pool(max(workers), initializer=_start_process, initargs=(url,)) as pool:
+                pool.map(time.sleep, [0.2] * max(workers))  # every process started before timing
                 modes["processes"] = {str(n): throughput(db, net, n, args.seconds, args.rounds, pool)
                                       for n in workers}
         big = big_posting(db, net, args.big_repeats)

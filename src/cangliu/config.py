@@ -3,7 +3,10 @@
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cangliu.core.hosts import parse as parse_hosts
 
 
 class Settings(BaseSettings):
@@ -30,6 +33,9 @@ class Settings(BaseSettings):
     events_poll_seconds: float = 1.0
     # Where people reach this server: links in robot messages, e-mails and reports.
     public_url: str = "http://127.0.0.1:8000"
+    # Where webhooks and robots may send: "external" (public addresses), "private", "loopback",
+    # networks (10.0.0.0/8), host names or "*", comma-separated; see cangliu.integrations.guard.
+    outbound_allowed_hosts: str = "external"
     # Outgoing e-mail (alerts, reports). No host: e-mail deliveries wait, logged as not configured.
     smtp_host: str = ""
     smtp_port: int = 25
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
     # Where worker processes share their metrics (prometheus_client multiprocess mode); `serve
     # --workers N` makes a temporary one when unset.
     metrics_dir: str | None = None
+
+    @field_validator("outbound_allowed_hosts")
+    @classmethod
+    def _known_hosts(cls, value: str) -> str:
+        parse_hosts(value)
+        return value
 
 
 @lru_cache

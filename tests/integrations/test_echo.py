@@ -22,7 +22,7 @@ def test_a_channel_pointed_at_the_echo_delivers_signed_events(server):  # noqa: 
         "events": "stock.changed"})
     stock.receive(db.uow(), Meta(admin), site="WH", lines=[Line("SKU-1", 2)])
     events.dispatch_all(db)
-    assert outbound.send_due(db, Settings(database_url=db.url)) == 1
+    assert outbound.send_due(db, Settings(database_url=db.url, public_url=base)) == 1
     with db.read() as session:
         [row] = session.query(Delivery).all()
     assert (row.state, row.last_status, row.attempts) == ("sent", 200, 1)

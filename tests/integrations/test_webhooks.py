@@ -72,7 +72,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-SETTINGS = Settings(public_url="https://cangliu.example.com")
+SETTINGS = Settings(public_url="https://cangliu.example.com", outbound_allowed_hosts="loopback")
 
 
 def log(db: Database) -> list[dict[str, Any]]:

@@ -16,9 +16,10 @@ import httpx
 from cangliu.config import Settings
 from cangliu.db.models import Channel, Delivery
 from cangliu.db.uow import Database, utcnow
-from cangliu.integrations import email, robots, webhooks
+from cangliu.integrations import email, guard, robots, webhooks
 from cangliu.integrations.webhooks import Outcome
 from cangliu.services import deliveries
+from cangliu.services.deliveries.channels import URL_KINDS
 
 log = logging.getLogger(__name__)
 PARALLEL = 8  # sends in flight at once; results are recorded one by one by the caller
@@ -47,6 +48,9 @@ def deliver(client: httpx.Client, settings: Settings, due: Due, now: datetime) -
     """Send one delivery through its channel's kind."""
     data = due.payload.get("data") or {}
     at = str(due.payload.get("at") or now.isoformat())
+    if due.channel_kind in URL_KINDS and (why := guard.refusal(
+            due.url, settings.outbound_allowed_hosts, settings.public_url)):
+        return Outcome(False, None, why)
     if due.channel_kind == "webhook":
         return webhooks.send(client, due.url, due.secret, delivery_id=due.id, kind=due.kind,
                              event_id=due.event_id, at=at, data=data, now=now)
