@@ -69,6 +69,9 @@ def test_every_document_type_prints_with_its_builtin_template(db, network, docum
         assert '<svg class="barcode"' in html  # the number as a Code 128
         assert "矿泉水" in html  # the SKU's name, not only its code
         assert "仓流 Cangliu" in html
+    # the state in words, both languages, not its code
+    html = print_templates.render(db.uow(), network, "stock_count", documents["stock_count"])
+    assert '<span class="state">盘点中 counting</span>' in html
 
 
 def test_the_sample_has_every_key_a_real_document_has(db, network, documents):

@@ -32,8 +32,9 @@ def _bound(kind: FieldType, raw: Any, name: str) -> Decimal | date | None:
             raise InvalidOperation
         return number
     except (ValueError, InvalidOperation):
-        raise ValidationFailed.single(name, "must be a number" if kind != FieldType.DATE
-                                      else "must be a date (YYYY-MM-DD)") from None
+        if kind == FieldType.DATE:
+            raise ValidationFailed.single(name, "must be a date (YYYY-MM-DD)") from None
+        raise ValidationFailed.single(name, "must be a number") from None
 
 
 def _options(raw: Any) -> tuple[Option, ...]:

@@ -17,6 +17,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import Setting
 from cangliu.db.models.print_templates import PrintTemplate
 from cangliu.db.uow import UnitOfWork
+from cangliu.i18n import translate
 from cangliu.services.print_templates import kinds, sandbox
 from cangliu.services.print_templates.kinds import TYPES, DocType, doc_type
 from cangliu.services.print_templates.samples import sample
@@ -58,6 +59,8 @@ def _context(kind: DocType, doc: dict[str, Any], *, reader: Actor | None, compan
     """What a template sees; field rules apply: keys hidden from the reader are not there."""
     return {"doc": reader.redact(doc) if reader else doc, "document_type": kind.code,
             "title": {"zh": kind.title_zh, "en": kind.title_en}, "company": company,
+            "state_label": {"zh": translate("zh_CN", doc["state"]), "en": translate("en", doc["state"])}
+            if doc.get("state") else {"zh": "", "en": ""},
             "printed_at": now.isoformat(), "printed_by": reader.username if reader else "admin",
             "lang": lang, "custom_labels": labels}
 

@@ -13,6 +13,8 @@ MEANINGS: dict[str, str] = {
     "document_type": "The document type code",
     "title": "The document type's title: title.zh and title.en",
     "title.zh": "Title in Chinese", "title.en": "Title in English",
+    "state_label": "The document's state in words: state_label.zh and state_label.en",
+    "state_label.zh": "State in Chinese", "state_label.en": "State in English",
     "custom_labels": "Labels of the custom fields, by key, in the reader's language",
     "doc": "The document",
     "number": "Document number", "state": "State", "version": "Version (for optimistic locking)",

@@ -20,6 +20,7 @@ Editor = Annotated[Actor, permit("settings.edit")]
 Entity = Literal["sku", "site", "supplier", "customer", "serial", "purchase_order",
                  "sales_order", "transfer_order"]
 Label = Annotated[str, Field(max_length=100)]
+EXAMPLE = {"color": "red", "net_weight": "1.25", "launch": "2026-12-01"}
 # The ``custom`` object of every record that carries custom fields, in and out.
 Custom = Annotated[dict[str, Any] | None, Field(
     description="Values of the custom fields an administrator defined for this kind of record "
@@ -27,7 +28,7 @@ Custom = Annotated[dict[str, Any] | None, Field(
                 "(YYYY-MM-DD), true/false, an option's value or a list of them. On create, "
                 "missing fields take their default; on update, only the keys given change and "
                 "null clears one. Records always answer with a `custom` object ({} when none).",
-    examples=[{"color": "red", "net_weight": "1.25", "launch": "2026-12-01"}])]
+    examples=[EXAMPLE])]
 
 
 class OptionIn(Strict):
