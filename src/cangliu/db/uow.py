@@ -42,10 +42,6 @@ class Database:
         self.writer: Engine = make_engine(url, echo=echo, writer=True, pool=pool)
         is_sqlite = self.writer.dialect.name == "sqlite"
         self.reader: Engine = make_engine(url, echo=echo, writer=False) if is_sqlite else self.writer
-        # PostgreSQL: document numbers taken outside the creating transaction (services.numbering),
-        # from a pool of their own so that they never wait for the writers' connections.
-        self.numbers: Engine | None = None if is_sqlite else make_engine(
-            url, echo=echo, pool=(1, 4)).execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -61,8 +57,6 @@ class Database:
 
     def dispose(self) -> None:
         self.writer.dispose()
-        if self.numbers is not None:
-            self.numbers.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
 
