@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from cangliu.services import auth, roles
 from tests.conftest import PASSWORD
-from tests.web.conftest import login
+from tests.web.conftest import csrf_of, login
 
 
 def _owed(api, customer: str, qty: str, price: str) -> str:  # type: ignore[no-untyped-def]
@@ -85,3 +85,77 @@ def test_the_pages_need_finance_view(app, db, network):
         assert client.get("/finance/aging").status_code == 403
         assert client.get("/finance/statements/receivable/C1").status_code == 403
         assert 'href="/finance/aging"' not in client.get("/stock").text
+
+
+def _stock_in(api, site: str, sku: str, qty: str, cost: str) -> None:  # type: ignore[no-untyped-def]
+    assert api.post("/api/v1/stock/receive", json={"sku": sku, "site": site, "qty": qty,
+                                                   "unit_cost": cost}).status_code == 201
+
+
+def _value_cells(html: str, site: str, category: str) -> list[str]:
+    row = html.split(f'data-site="{site}" data-category="{category}"', 1)[1].split("</tr>", 1)[0]
+    return [c.split(">", 1)[1].split("<", 1)[0].strip() for c in row.split("<td")[1:]]
+
+
+def test_the_inventory_value_page_sums_sites_and_categories_within_the_readers_sites(
+        api, browser, app, db, network):
+    _stock_in(api, "WH", "SKU-1", "10", "2")   # FOOD
+    _stock_in(api, "WH", "SKU-KG", "4", "3")   # no category
+    _stock_in(api, "S1", "SKU-1", "1", "2.5")
+    page = browser.get("/finance/inventory-value")
+    assert page.status_code == 200 and "库存金额" in page.text
+    assert _value_cells(page.text, "WH", "") == ["WH 中央仓", "无品类", "12.00"]
+    assert _value_cells(page.text, "WH", "FOOD") == ["", "FOOD 食品", "20.00"]
+    assert 'data-subtotal="WH"><td></td><th>小计</th><th class="num">32.00' in page.text
+    assert "34.50" in page.text.split("<tfoot>", 1)[1]
+    # the end of a day before anything happened: nothing held a value
+    early = browser.get("/finance/inventory-value", params={"at": "2020-01-01"})
+    assert early.status_code == 200 and "没有计价的库存" in early.text
+    bad = browser.get("/finance/inventory-value", params={"at": "1 May"})
+    assert bad.status_code == 422 and "截至" in bad.text and "YYYY-MM-DD" in bad.text
+    # a store manager of S1 sees S1 only, on the page and in the API
+    auth.create_user(db.uow(), username="s1boss", password=PASSWORD)
+    roles.set_assignments(db.uow(), network, "s1boss",
+                          [{"role": "store_manager", "scope": "sites", "sites": ["S1"]}])
+    with login(app, "s1boss") as client:
+        page = client.get("/finance/inventory-value", headers={"Accept-Language": "en"})
+        assert 'data-site="S1"' in page.text and 'data-site="WH"' not in page.text
+        assert "Inventory value" in page.text
+        assert [r["site"] for r in client.get("/api/v1/inventory-value").json()["items"]] == ["S1"]
+    # a role whose field rules hide values is told so instead of seeing figures
+    roles.save_role(db.uow(), network, "report_novalue", name="报表无金额",
+                    permissions=["report.view"], hidden_fields=["valuation"])
+    auth.create_user(db.uow(), username="viewer", password=PASSWORD)
+    roles.set_assignments(db.uow(), network, "viewer", [{"role": "report_novalue", "scope": "all"}])
+    with login(app, "viewer") as client:
+        page = client.get("/finance/inventory-value")
+        assert "您的角色不显示库存金额" in page.text and "34.50" not in page.text
+
+
+def test_a_period_is_closed_from_its_page_after_a_confirmation_and_never_backwards(
+        browser, app, db, network):
+    page = browser.get("/finance/periods")
+    assert page.status_code == 200 and "尚未结过账" in page.text
+    assert "return confirm(" in page.text and "结账不能撤销" in page.text
+    token = csrf_of(page.text)
+    assert browser.post("/finance/periods/close", data={"through": "2026-10-31"}).status_code == 403
+    done = browser.post("/finance/periods/close", data={"through": "2026-10-31", "csrf_token": token},
+                        follow_redirects=False)
+    assert done.status_code == 303
+    page = browser.get(done.headers["location"])
+    assert "已结账至 2026-10-31。" in page.text and "业务日期在该日及之前的过账将被拒绝" in page.text
+    back = browser.post("/finance/periods/close", data={"through": "2026-09-30", "csrf_token": token})
+    assert back.status_code == 422 and "2026-10-31" in back.text and "结账至" in back.text
+    empty = browser.post("/finance/periods/close", data={"through": "", "csrf_token": token})
+    assert empty.status_code == 422
+    # finance.view without finance.post: the state, no form, and a refused post
+    roles.save_role(db.uow(), network, "finance_reader", name="财务只读",
+                    permissions=["finance.view"])
+    auth.create_user(db.uow(), username="reader", password=PASSWORD)
+    roles.set_assignments(db.uow(), network, "reader", [{"role": "finance_reader", "scope": "all"}])
+    with login(app, "reader") as client:
+        page = client.get("/finance/periods")
+        assert "已结账至 2026-10-31" in page.text and 'action="/finance/periods/close"' not in page.text
+        assert client.post("/finance/periods/close", data={
+            "through": "2026-11-30", "csrf_token": csrf_of(page.text)}).status_code == 403
+    assert "已结账至 2026-10-31：" in browser.get("/finance/periods").text

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
@@ -14,7 +15,12 @@ _CLOSED_THROUGH = text(f"SELECT value FROM setting WHERE key = '{CLOSE_SETTING}'
 
 
 def closed_through(uow: UnitOfWork) -> date | None:
-    value = uow.session.scalar(_CLOSED_THROUGH)
+    return closed_on(uow.session)
+
+
+def closed_on(session: Session) -> date | None:
+    """The last closed day, or None when no period was ever closed."""
+    value = session.scalar(_CLOSED_THROUGH)
     return date.fromisoformat(value) if value else None
 
 

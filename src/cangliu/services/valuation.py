@@ -185,8 +185,10 @@ def _held(session: Session, which: Any) -> list[str]:
     return [code for code, qty in rows if qty != 0]
 
 
-def inventory_value(session: Session, *, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Value per site and category from the ledger, as it stood at ``at`` (default: now)."""
+def inventory_value(session: Session, *, at: datetime | None = None,
+                    sites: frozenset[int] | None = None) -> list[dict[str, Any]]:
+    """Value per site and category from the ledger, as it stood at ``at`` (default: now);
+    ``sites``: only those (None: every site)."""
     loc, site = aliased(Location), aliased(Location)
     rows: dict[tuple[str, str], Decimal] = {}
     for column, sign in ((StockMove.to_location_id, 1), (StockMove.from_location_id, -1)):
@@ -197,6 +199,8 @@ def inventory_value(session: Session, *, at: datetime | None = None) -> list[dic
                  .group_by(site.code, Category.code))
         if at is not None:
             query = query.where(StockMove.occurred_at <= at)
+        if sites is not None:
+            query = query.where(site.id.in_(sites))
         for site_code, category, value in session.execute(query):
             key = (site_code, category)
             rows[key] = rows.get(key, Decimal(0)) + sign * (value or Decimal(0))

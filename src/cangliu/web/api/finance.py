@@ -74,8 +74,10 @@ def statement(kind: Kind, partner: str, db: DbDep, actor: CanViewFinance,
 
 @router.get("/inventory-value")
 def value(db: DbDep, actor: CanViewReport, at: AwareDatetime | None = None) -> Any:
+    """Value per site and category, of the sites where the caller may view reports."""
     with db.read() as session:
-        return jsonable({"items": inventory_value(session, at=at), "next_cursor": None})
+        items = inventory_value(session, at=at, sites=actor.sites("report.view"))
+    return jsonable({"items": items, "next_cursor": None})
 
 
 @router.post("/periods/close")
