@@ -143,11 +143,23 @@ def test_under_tls_hsts_is_sent_and_every_cookie_is_secure(database):
     with TestClient(_app(database, "https://cangliu.example")) as client:
         response = client.get("/login")
         assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
-        session = next(c for c in _set_cookies(response) if c.startswith("cangliu_session="))
-        assert "secure" in [f.strip().lower() for f in session.split(";")]
+        session = next(c for c in _set_cookies(response)
+                       if c.startswith("__Host-cangliu_session="))
+        flags = [f.strip().lower() for f in session.split(";")]
+        assert "secure" in flags and "path=/" in flags and not any(f.startswith("domain=") for f in flags)
+        assert not any(c.startswith("cangliu_session=") for c in _set_cookies(response))
         lang = client.get("/lang/en", follow_redirects=False)
         cookie = next(c for c in _set_cookies(lang) if c.startswith("lang="))
         assert "secure" in [f.strip().lower() for f in cookie.split(";")]
+
+
+def test_under_tls_a_login_works_with_the_prefixed_session_cookie(database):
+    with TestClient(_app(database, "https://cangliu.example"), base_url="https://testserver") as client:
+        token = csrf_of(client.get("/login").text)
+        done = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                           "csrf_token": token}, follow_redirects=False)
+        assert done.status_code == 303 and client.cookies.get("__Host-cangliu_session")
+        assert client.get("/stock").status_code == 200
 
 
 # --- validation, encoding, redirects -------------------------------------------------------------

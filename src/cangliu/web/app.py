@@ -174,7 +174,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
     tls = settings.public_url.startswith("https://")
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="cangliu_session",
+    # Under TLS the __Host- prefix makes browsers refuse the cookie unless it is Secure, for this
+    # host only (no Domain) and for every path: a sibling subdomain cannot plant or shadow it.
+    app.state.session_cookie = ("__Host-" if tls else "") + "cangliu_session"
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=app.state.session_cookie,
                        same_site="lax", https_only=tls, max_age=12 * 3600)
     app.add_middleware(ops.MetricsMiddleware)  # inside the audit context: it logs the request id
     app.add_middleware(AuditContextMiddleware)

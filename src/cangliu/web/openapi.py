@@ -105,7 +105,8 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer",
                    "description": "A login token (POST /api/v1/auth/login) or an API token."},
-        "session": {"type": "apiKey", "in": "cookie", "name": "cangliu_session",
+        "session": {"type": "apiKey", "in": "cookie",
+                    "name": getattr(app.state, "session_cookie", "cangliu_session"),
                     "description": "The browser session; writes also need X-CSRF-Token."}}
     schema["security"] = [{"bearer": []}, {"session": []}]
     bound_integers(schema)
