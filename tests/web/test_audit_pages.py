@@ -20,6 +20,9 @@ def test_a_request_without_an_id_gets_one(api):
 def test_the_audit_page_lists_changes_with_their_diff(browser):
     page = browser.get("/audit", params={"entity": "sku"})
     assert page.status_code == 200 and "SKU-KG" in page.text and "<details>" in page.text
+    # actions and record kinds in the reader's language, the record's own code as it is
+    assert "<td>新建</td>" in page.text and '<summary>商品 <span translate="no">SKU-KG' in page.text
+    assert '<option value="purchase_order" >采购单 · purchase_order</option>' in page.text
 
 
 def test_the_audit_log_is_for_administrators_only(anon):
