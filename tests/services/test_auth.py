@@ -136,6 +136,19 @@ def test_a_session_works_until_it_is_revoked_or_idle_too_long(uow, clock, db, ad
     assert first not in stored and second not in stored  # only hashes are kept
 
 
+def test_a_session_in_constant_use_still_ends_twelve_hours_after_the_login(uow, clock, admin):
+    sid = auth.start_session(uow(), admin, client=HOME)
+    for _ in range(11):
+        clock.advance(hours=1)
+        assert auth.actor_for_session(uow(), sid) == admin  # never idle
+    clock.advance(minutes=59)
+    assert len(auth.list_sessions(uow(), admin, current=sid)) == 1
+    clock.advance(minutes=1)
+    with pytest.raises(AuthenticationFailed, match="log in again"):
+        auth.actor_for_session(uow(), sid)
+    assert auth.list_sessions(uow(), admin, current=sid) == []
+
+
 def test_last_seen_is_refreshed_at_most_once_a_minute(uow, clock, db, admin):
     sid = auth.start_session(uow(), admin, client=HOME)
 

@@ -31,6 +31,7 @@ WINDOW = timedelta(minutes=15)
 USER_LIMIT = 5
 ADDRESS_LIMIT = 20
 SESSION_IDLE = timedelta(hours=12)
+SESSION_MAX = timedelta(hours=12)  # since login, however busy: then log in again (ASVS 3.3.2)
 SEEN_EVERY = timedelta(minutes=1)  # last_seen_at / last_used_at are refreshed at most this often
 KINDS = ("login_ok", "login_failed", "login_throttled", "logout", "session_revoked",
          "password_changed", "token_created", "token_revoked", "access_denied")
@@ -181,17 +182,20 @@ def start_session(uow: UnitOfWork, actor: Actor, *, client: Client,
 
 
 def actor_for_session(uow: UnitOfWork, session_id: str) -> Actor:
-    """The user of a live session (not revoked, not idle too long, user active)."""
+    """The user of a live session (not revoked, not idle too long, not older than SESSION_MAX,
+    user active)."""
     with uow:
         now = uow.now()
         row = uow.session.execute(
-            select(AppUser, UserSession.id, UserSession.last_seen_at, UserSession.revoked_at)
+            select(AppUser, UserSession.id, UserSession.last_seen_at, UserSession.revoked_at,
+                   UserSession.created_at)
             .join(UserSession, UserSession.user_id == AppUser.id)
             .where(UserSession.session_hash == _hash(session_id))).first()
         if row is None or not row[0].active:
             raise AuthenticationFailed("Please log in")
-        user, row_id, last_seen, revoked_at = row
-        if revoked_at is not None or last_seen + SESSION_IDLE <= now:
+        user, row_id, last_seen, revoked_at, started = row
+        if (revoked_at is not None or last_seen + SESSION_IDLE <= now
+                or started + SESSION_MAX <= now):
             raise AuthenticationFailed("Your session has ended: please log in again")
         if now - last_seen >= SEEN_EVERY:
             uow.session.execute(update(UserSession).where(UserSession.id == row_id)
@@ -220,7 +224,8 @@ def list_sessions(uow: UnitOfWork, actor: Actor, *, current: str | None) -> list
     with uow:
         rows = uow.session.scalars(select(UserSession).where(
             UserSession.user_id == actor.user_id, UserSession.revoked_at.is_(None),
-            UserSession.last_seen_at > uow.now() - SESSION_IDLE)
+            UserSession.last_seen_at > uow.now() - SESSION_IDLE,
+            UserSession.created_at > uow.now() - SESSION_MAX)
             .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())).all()
         return [{"id": r.ref, "created_at": r.created_at, "last_seen_at": r.last_seen_at,
                  "address": r.address, "user_agent": r.user_agent,
