@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cangliu.core.errors import AuthenticationFailed, ValidationFailed
 from cangliu.db.models import SecurityEvent, UserSession
-from cangliu.services import auth
+from cangliu.services import auth, notifications
 from cangliu.services.auth import Client, LoginThrottled
 from tests.conftest import PASSWORD
 
@@ -203,6 +203,10 @@ def test_a_password_change_ends_other_sessions_and_revokes_every_token(uow, db, 
         auth.authenticate(uow(), username="admin", password=PASSWORD)
     assert auth.authenticate(uow(), username="admin", password="a-new-long-password") == admin
     assert "password_changed" in _kinds(db)
+    # the user is told in the inbox, with where the change came from (a refused change: no)
+    [told], _ = notifications.list_notifications(uow(), admin)
+    assert told["kind"] == "security" and told["params"]["address"] == HOME.address
+    assert told["title"].startswith("Your password was changed from {address}.")
 
 
 def test_tokens_expire_can_be_revoked_and_are_listed_without_their_secret(uow, clock, admin):

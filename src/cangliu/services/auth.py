@@ -23,6 +23,7 @@ from cangliu.core.permissions import Actor
 from cangliu.db.models import ApiToken, AppUser, SecurityEvent, Setting, UserSession
 from cangliu.db.uow import UnitOfWork
 from cangliu.services import roles
+from cangliu.services.notifications import notify
 
 MIN_PASSWORD = 12
 MAX_TOKEN_DAYS = 365
@@ -283,6 +284,8 @@ def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new
             .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
         _log(uow.session, now, "password_changed", client, username=actor.username,
              user_id=actor.user_id, detail=f"{sessions} sessions and {tokens} tokens revoked")
+        _tell(uow.session, now, user.id, "Your password was changed from {address}. If this was "
+              "not you, tell your administrator at once.", client)
         uow.commit()
 
 
@@ -301,6 +304,16 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
         .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
     _log(uow.session, now, "password_reset", client, username=user.username, user_id=user.id,
          detail=f"by {actor.username}; {sessions} sessions and {tokens} tokens revoked")
+    _tell(uow.session, now, user.id, "Your password was reset by {user}. If you did not ask for "
+          "it, tell your administrator at once.", client, user=actor.username)
+
+
+def _tell(session: Session, now: datetime, user_id: int, title: str, client: Client,
+          **params: str) -> None:
+    """A message in the user's inbox about a change to how they log in (ASVS 2.2.3), so that a
+    change they did not make does not go unnoticed."""
+    notify(session, now, [user_id], kind="security", title=title,
+           params={"address": client.address or "?", **params}, link="/account")
 
 
 # --- API tokens ---------------------------------------------------------------------------------
