@@ -3,7 +3,9 @@
 The app here runs on SQLite only: headers, cookies and escaping do not depend on the database.
 """
 
+import re
 import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -124,11 +126,34 @@ def test_print_pages_run_no_script_and_only_the_editors_preview_may_be_framed(ad
     assert preview.headers["x-frame-options"] == "SAMEORIGIN"
 
 
-def test_the_api_docs_page_may_load_only_swagger_ui_and_its_own_inline_script(admin_browser):
-    csp = admin_browser.get("/api/docs").headers["content-security-policy"]
+def test_the_api_docs_page_loads_swagger_ui_from_our_own_origin_and_one_hashed_script(
+        admin_browser):
+    page = admin_browser.get("/api/docs")
+    csp = page.headers["content-security-policy"]
     script_src = next(d for d in csp.split("; ") if d.startswith("script-src"))
     assert "'unsafe-inline'" not in script_src and "'sha256-" in script_src
     assert "frame-ancestors 'none'" in csp
+    assert "https:" not in csp and "http:" not in csp  # no CDN: swagger-ui is vendored
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) == 3 and all(a.startswith("/static/vendor/swagger-ui/") for a in assets)
+    for asset in assets:
+        assert admin_browser.get(asset).status_code == 200
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "cangliu" / "web" / "templates"
+INLINE_SCRIPT = re.compile(
+    r"""\son[a-z]+\s*=|javascript:|<script(?![^>]*\bsrc=)(?![^>]*type="application/json")""", re.I)
+
+
+def test_no_page_carries_an_inline_script_or_event_handler():
+    """The application policy allows scripts from our own files only; what a page needs done
+    goes in a data-* attribute that static/js/page.js acts on (data-confirm and the like)."""
+    script_src = next(d for d in APP_CSP.split("; ") if d.startswith("script-src")).split()
+    assert "'unsafe-inline'" not in script_src
+    found = [f"{path.relative_to(TEMPLATES)}: {m.group(0)!r}"
+             for path in sorted(TEMPLATES.rglob("*.html"))
+             for m in INLINE_SCRIPT.finditer(path.read_text(encoding="utf-8"))]
+    assert found == [], found
 
 
 # --- cookies and TLS ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -100,7 +99,7 @@ from cangliu.web.pages import users as user_pages
 from cangliu.web.pages import work_orders as work_order_pages
 from cangliu.web.pages.render import render
 from cangliu.web.problems import locale_of
-from cangliu.web.security import SecurityHeadersMiddleware
+from cangliu.web.security import SecurityHeadersMiddleware, swagger_ui_page
 
 STATIC = Path(__file__).parent / "static"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -230,7 +229,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
 
     @app.get("/api/docs", include_in_schema=False)
     def docs(actor: AnyPageUser) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Cangliu API")
+        return swagger_ui_page("Cangliu API")
 
     # The scrap pages come before the generic /docs/{path} pages, which would claim /docs/scrap.
     for module in (audit_api, audit_pages, history_api, history_pages,

@@ -4,8 +4,8 @@ and under TLS HSTS plus the Secure flag on every cookie.
 
 A header a route set itself is left as it is. Two kinds of page get a policy of their own: the
 print pages, whose HTML an administrator writes (so none of its scripts run, and the
-editor's preview may be framed by our own pages); and the Swagger UI at /api/docs, which FastAPI
-loads from a CDN with an inline script (see docs/security.md for the gaps this leaves).
+editor's preview may be framed by our own pages); and the Swagger UI at /api/docs, which starts
+the vendored swagger-ui with one inline script, allowed by its hash.
 """
 
 import base64
@@ -14,15 +14,16 @@ import re
 
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.datastructures import MutableHeaders
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The pages still carry inline event handlers (onsubmit="return confirm(…)") and Alpine.js's
-# standard build compiles its x-data expressions with new Function: hence 'unsafe-inline' and
-# 'unsafe-eval' until both are moved out (docs/security.md, "Known gaps"). Everything is still
-# loaded from our own origin only, so an injected <script src> cannot fetch code from elsewhere.
+# Scripts come only from our own files: no inline <script>, no onclick="…" (static/js/page.js
+# does what those did, from data-* attributes), so an injected script or handler does not run.
+# Alpine.js's standard build compiles its x-data expressions with new Function: hence
+# 'unsafe-eval' until it is replaced (docs/security.md, "Known gaps").
 APP_CSP = "; ".join((
     "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "script-src 'self' 'unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",  # html5-qrcode shows a scanned image file as a blob: URL
     "media-src 'self' blob:",  # and falls back to a blob: URL for the camera stream
@@ -58,8 +59,15 @@ PRINT_PATHS = re.compile(r"^/print/[^/]+/[^/]+$|^/api/v1/documents/[^/]+/[^/]+/p
                          r"|^(/admin|/api/v1)/print-templates/[^/]+/preview$")
 PREVIEW_PATHS = re.compile(r"^/admin/print-templates/[^/]+/preview$")
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-SWAGGER_FAVICON = "https://fastapi.tiangolo.com"
+SWAGGER = "/static/vendor/swagger-ui"
+
+
+def swagger_ui_page(title: str) -> HTMLResponse:
+    """FastAPI's Swagger UI page with swagger-ui from our own vendored copy, not a CDN."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title=title,
+                               swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                               swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+                               swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png")
 
 
 def _inline_script_hash(html: str) -> str:
@@ -71,10 +79,9 @@ def _inline_script_hash(html: str) -> str:
 
 DOCS_CSP = "; ".join((
     "default-src 'self'",
-    "script-src 'self' {} {}".format(SWAGGER_CDN, _inline_script_hash(
-        bytes(get_swagger_ui_html(openapi_url="/openapi.json", title="").body).decode())),
-    f"style-src 'self' {SWAGGER_CDN}",
-    f"img-src 'self' data: {SWAGGER_FAVICON}",
+    "script-src 'self' " + _inline_script_hash(bytes(swagger_ui_page("").body).decode()),
+    "style-src 'self'",
+    "img-src 'self' data:",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",

@@ -1,0 +1,41 @@
+// Behaviours the templates ask for with data-* attributes, so that no page needs an inline
+// script or event handler (the Content Security Policy allows scripts from our own files only).
+//   data-confirm="…"   on a form or a submit button: ask before submitting
+//   data-autosubmit    on a field: submit its form when it changes
+//   data-select-all=N  on a checkbox: tick or clear every checkbox named N
+//   data-print-on-load on <body>: open the print dialog once the page has loaded
+//   data-click-on-load on a button: click it once the page is ready (e.g. a preview)
+//   data-back          on a link: go back one page
+// Listeners sit on the document in the capture phase, so they also cover content htmx swaps in
+// and run before htmx's own: a refused confirmation stops the event before htmx sees it.
+(() => {
+  const refuse = (e) => { e.preventDefault(); e.stopImmediatePropagation(); };
+
+  document.addEventListener("click", (e) => {
+    const asking = e.target.closest("button[data-confirm], input[type=submit][data-confirm]");
+    if (asking && !window.confirm(asking.dataset.confirm)) { refuse(e); return; }
+    const all = e.target.closest("input[type=checkbox][data-select-all]");
+    if (all) {
+      for (const box of document.querySelectorAll(`input[type=checkbox][name="${CSS.escape(all.dataset.selectAll)}"]`)) {
+        box.checked = all.checked;
+      }
+    }
+    if (e.target.closest("a[data-back]")) { e.preventDefault(); history.back(); }
+  }, true);
+
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) refuse(e);
+  }, true);
+
+  document.addEventListener("change", (e) => {
+    if (e.target.matches("[data-autosubmit]") && e.target.form) e.target.form.submit();
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const button of document.querySelectorAll("[data-click-on-load]")) button.click();
+  });
+  window.addEventListener("load", () => {
+    if (document.body.hasAttribute("data-print-on-load")) window.print();
+  });
+})();
