@@ -60,6 +60,10 @@ def pg_url() -> Iterator[str]:
     admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # Commits return before their WAL reaches the disk: visibility, locking and isolation are
+        # unchanged, only a crash of the server itself could lose the last commits of this
+        # throwaway database (the restart test runs on a cluster of its own).
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = normalize_url(PG_URL).rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     yield url
@@ -69,8 +73,9 @@ def pg_url() -> Iterator[str]:
 
 
 def _empty_pg(url: str) -> None:
-    """Empty every table a test wrote to (TRUNCATE costs per table, so the empty ones are
-    skipped) and restart every sequence, keeping the virtual locations."""
+    """Empty every table a test wrote to and restart every sequence, keeping the virtual
+    locations. DELETE, not TRUNCATE: a test leaves few rows, and TRUNCATE's new files per table
+    cost several times more (0.2 s against 0.03 s per test here); autovacuum clears the rest."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
@@ -79,9 +84,11 @@ def _empty_pg(url: str) -> None:
         used = [r[0] for r in conn.execute(text(" UNION ALL ".join(
             f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)))]
         if used:
-            # The audit log refuses TRUNCATE by trigger; a superuser may skip triggers for this.
+            # The audit log refuses deletes by trigger, and foreign keys are triggers too: a
+            # superuser may skip triggers for this, so the order of the tables does not matter.
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(f"TRUNCATE {', '.join(used)} CASCADE"))
+            for table in used:
+                conn.execute(text(f'DELETE FROM "{table}"'))
             conn.execute(text("SET LOCAL session_replication_role = DEFAULT"))
         conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S' "
                           "AND c.relname <> 'location_id_seq'"))

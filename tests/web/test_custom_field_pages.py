@@ -46,7 +46,7 @@ def test_fields_are_reordered_and_one_in_use_is_deactivated_after_confirmation(
     _post(browser, "/admin/custom-fields/sku/net/move", {"direction": "up"})
     page = browser.get("/admin/custom-fields?entity=sku")
     assert page.text.index('data-field="net"') < page.text.index('data-field="color"')
-    assert "return confirm(" in page.text
+    assert "data-confirm=" in page.text
     gone = _post(browser, "/admin/custom-fields/sku/net/remove", {"version": "2"})
     assert "deactivated=net" in gone.headers["location"]
     with db.read() as session:

@@ -136,7 +136,7 @@ def test_a_period_is_closed_from_its_page_after_a_confirmation_and_never_backwar
         browser, app, db, network):
     page = browser.get("/finance/periods")
     assert page.status_code == 200 and "尚未结过账" in page.text
-    assert "return confirm(" in page.text and "结账不能撤销" in page.text
+    assert "data-confirm=" in page.text and "结账不能撤销" in page.text
     token = csrf_of(page.text)
     assert browser.post("/finance/periods/close", data={"through": "2026-10-31"}).status_code == 403
     done = browser.post("/finance/periods/close", data={"through": "2026-10-31", "csrf_token": token},

@@ -47,7 +47,7 @@ def test_settings_page_shows_each_service_level_with_its_z_and_saves_after_check
         page = admin.get("/admin/planning-settings")
         assert page.status_code == 200
         assert 'name="service_level_a" value="98"' in page.text and "z = 2.054" in page.text
-        assert "z = 1.645" in page.text and "return confirm(" in page.text
+        assert "z = 1.645" in page.text and "data-confirm=" in page.text
         typed = admin.get("/admin/planning-settings/z", params={"service_level_b": "97.5"})
         assert typed.text == '<small class="muted" data-z="b">z = 1.960</small>'
         assert "z = —" in admin.get("/admin/planning-settings/z",

@@ -6,6 +6,9 @@
 //   data-print-on-load on <body>: open the print dialog once the page has loaded
 //   data-click-on-load on a button: click it once the page is ready (e.g. a preview)
 //   data-back          on a link: go back one page
+// It also registers the Alpine.js components whose logic is more than an expression (the
+// vendored Alpine is its CSP build, which evaluates expressions without eval); it must load
+// before Alpine so that its alpine:init listener is in place.
 // Listeners sit on the document in the capture phase, so they also cover content htmx swaps in
 // and run before htmx's own: a refused confirmation stops the event before htmx sees it.
 (() => {
@@ -37,5 +40,29 @@
   });
   window.addEventListener("load", () => {
     if (document.body.hasAttribute("data-print-on-load")) window.print();
+  });
+
+  document.addEventListener("alpine:init", () => {
+    // Master-data lists: which custom-field columns to show, remembered in this browser.
+    Alpine.data("columnChooser", () => ({
+      shown: [],
+      init() {
+        this.key = this.$el.dataset.storageKey;
+        try { this.shown = JSON.parse(localStorage.getItem(this.key) || "[]"); } catch { this.shown = []; }
+      },
+      toggle(column) {
+        this.shown = this.shown.includes(column)
+          ? this.shown.filter((c) => c !== column) : [...this.shown, column];
+        localStorage.setItem(this.key, JSON.stringify(this.shown));
+      },
+    }));
+    // A user's roles: "Add a role" appends a blank row from the <template x-ref="blank">.
+    Alpine.data("assignmentRows", () => ({
+      init() { this.next = Number(this.$el.dataset.next); },
+      add() {
+        this.$refs.rows.insertAdjacentHTML(
+          "beforeend", this.$refs.blank.innerHTML.replaceAll("__i__", String(this.next++)));
+      },
+    }));
   });
 })();
