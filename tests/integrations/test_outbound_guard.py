@@ -2,12 +2,15 @@
 public URL; loopback, link-local (cloud metadata) and private addresses only when the
 administrator allows them with CANGLIU_OUTBOUND_ALLOWED_HOSTS."""
 
+import socket
+
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from cangliu.config import Settings
-from cangliu.integrations import outbound
-from cangliu.integrations.guard import refusal
+from cangliu.integrations import guard, outbound
+from cangliu.integrations.guard import PinnedTransport, refusal
 from cangliu.services import deliveries
 from tests.integrations.test_webhooks import SETTINGS, T0, log, receiver  # noqa: F401
 from tests.services.test_deliveries import fan
@@ -70,3 +73,53 @@ def test_a_robot_to_a_refused_address_is_not_called(db, admin, receiver):  # noq
                                                 "url": receiver.url + "/cgi-bin/webhook/send?key=k"})
     made = outbound.send_test(db, Settings(public_url=PUBLIC), "wx", now=T0)
     assert "is not allowed" in made["last_error"] and receiver.requests == []
+
+
+def _resolving(monkeypatch, *answers: list[str]) -> None:
+    """The host name resolves to each answer in turn, as a name under someone else's control can."""
+    queue = list(answers)
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        found = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port)) for a in found]
+    monkeypatch.setattr(guard.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_the_message_goes_to_the_address_that_was_checked_not_to_a_second_lookup(monkeypatch):
+    seen: list[httpx.Request] = []
+    inner = httpx.MockTransport(lambda r: (seen.append(r), httpx.Response(204))[1])
+    _resolving(monkeypatch, ["93.184.216.34"], ["127.0.0.1"])  # public, then rebound to loopback
+    with httpx.Client(transport=PinnedTransport("external", PUBLIC, inner)) as client:
+        assert client.post("https://hooks.example.net/x", content=b"{}").status_code == 204
+        (sent,) = seen
+        assert sent.url.host == "93.184.216.34" and sent.url.path == "/x"
+        assert sent.headers["host"] == "hooks.example.net"  # the name for the receiver
+        assert sent.extensions["sni_hostname"] == "hooks.example.net"  # and for its certificate
+        with pytest.raises(httpx.ConnectError,
+                           match=r"address 127\.0\.0\.1 \(hooks\.example\.net\) is not allowed"):
+            client.post("https://hooks.example.net/x", content=b"{}")
+    assert len(seen) == 1
+
+
+def test_one_refused_address_among_several_refuses_the_host(monkeypatch):
+    inner = httpx.MockTransport(lambda r: httpx.Response(204))
+    _resolving(monkeypatch, ["93.184.216.34", "10.0.0.5"])
+    with httpx.Client(transport=PinnedTransport("external", PUBLIC, inner)) as client, \
+            pytest.raises(httpx.ConnectError, match=r"10\.0\.0\.5 \(hooks\.example\.net\)"):
+        client.post("https://hooks.example.net/x")
+
+
+def test_a_webhook_by_name_reaches_the_checked_address_with_its_name(db, admin, receiver,  # noqa: F811
+                                                                     monkeypatch):
+    port = receiver.url.rsplit(":", 1)[1]
+    # The first address does not answer: the next checked one is tried, as a plain connect would.
+    _resolving(monkeypatch, ["127.0.0.2", "127.0.0.1"])
+    deliveries.create_channel(db.uow(), admin, {"code": "erp", "name": "ERP", "kind": "webhook",
+                                                "url": f"http://erp.test:{port}/hook", "events": "*"})
+    fan(db, "stock.changed", {"lines": []})
+    settings = Settings(public_url=PUBLIC, outbound_allowed_hosts="loopback")
+    assert outbound.send_due(db, settings, now=T0) == 1
+    (got,) = receiver.requests
+    assert got["headers"]["Host"] == f"erp.test:{port}"
+    assert log(db)[0]["state"] == "sent"

@@ -100,7 +100,7 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None, l
     claimed = _claim(db, at, limit)
     if not claimed:
         return 0
-    with client or httpx.Client() as http, ThreadPoolExecutor(PARALLEL) as pool:
+    with client or guard.client(settings) as http, ThreadPoolExecutor(PARALLEL) as pool:
         sending = {pool.submit(_attempt, http, settings, due, at): due for due in claimed}
         for done in as_completed(sending):
             _record(db, sending[done], done.result(), now or utcnow())
@@ -117,7 +117,7 @@ def send_test(db: Database, settings: Settings, channel_code: str, *, by: str = 
         channel = uow.session.get(Channel, row.channel_id) if row is not None else None
         assert row is not None and channel is not None
         due = _due(row, channel)
-    with client or httpx.Client() as http:
+    with client or guard.client(settings) as http:
         _record(db, due, _attempt(http, settings, due, at), at)
     with db.read() as session:
         return deliveries.get_delivery(session, delivery_id)
