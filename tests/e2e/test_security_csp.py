@@ -22,6 +22,14 @@ PAGES = ["/", "/stock", "/stock/SKU-1", "/docs/purchase-orders", "/docs/purchase
 ALPINE_ERRORS = ("Content Security Policy", "Alpine Expression Error", "CSP Parser Error")
 
 
+def log_in(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/stock")
+
+
 @pytest.mark.slow
 def test_key_pages_log_no_content_security_policy_violation(server, chromium):
     base, _db, _admin = server
@@ -33,11 +41,7 @@ def test_key_pages_log_no_content_security_policy_violation(server, chromium):
             if any(e in m.text for e in ALPINE_ERRORS) else None)
     page.on("pageerror", lambda e: found.append(f"{page.url}: {e}"))
     try:
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/stock")
+        log_in(page, base)
         for path in PAGES:
             page.goto(base + path, wait_until="load")
         # The editor's preview frame loads on its own: the framed print page must be allowed.
@@ -67,11 +71,7 @@ def test_the_behaviours_of_static_js_page_replace_the_inline_handlers(server, ch
     page.on("dialog", lambda d: (answers.append(d.message != ""),
                                  d.accept() if len(answers) > 1 else d.dismiss()))
     try:
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/stock")
+        log_in(page, base)
         csp = page.evaluate("() => fetch('/stock').then(r => r.headers.get('content-security-policy'))")
         assert next(d for d in csp.split("; ") if d.startswith("script-src")) == "script-src 'self'"
 
