@@ -34,6 +34,8 @@ from tests.web.conftest import login
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/health"), ("GET", "/ready"),
           # the metrics' own credential: CANGLIU_METRICS_TOKEN, else a loopback address
           ("GET", "/metrics"), ("GET", "/login"), ("POST", "/login"),
+          # the second step of a login: the signed cookie of a right password is its credential
+          ("POST", "/login/code"),
           ("POST", "/logout"), ("GET", "/lang/{locale}"), ("GET", "/"),
           # the built-in webhook receiver: the signature is its credential
           ("POST", "/api/v1/webhooks/echo"),

@@ -42,8 +42,10 @@ NOT_AUDITED = frozenset({
 })
 # Bookkeeping nobody decided: an edit of only these columns is not audited.
 BOOKKEEPING = {"api_token": frozenset({"last_used_at"}),
+               "app_user": frozenset({"totp_step"}),  # a one-time code accepted at login
                "edit_lock": frozenset({"expires_at"})}  # renewing a held edit lock
-SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash", "secret"})
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "session_hash", "secret",
+                            "totp_secret", "totp_pending", "recovery_codes"})
 # A robot's URL carries its access key.
 SECRET_FIELDS = frozenset({("channel", "url")})
 SECRET_SETTINGS = frozenset({"secret_key"})

@@ -22,7 +22,7 @@ from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, Not
 from cangliu.core.permissions import Actor
 from cangliu.db.models import ApiToken, AppUser, SecurityEvent, Setting, UserSession
 from cangliu.db.uow import UnitOfWork
-from cangliu.services import roles
+from cangliu.services import roles, two_step
 from cangliu.services.notifications import notify
 
 MIN_PASSWORD = 12
@@ -129,30 +129,74 @@ def _throttled_until(session: Session, now: datetime, username: str,
     return max(until) if until else None
 
 
-def authenticate(uow: UnitOfWork, *, username: str, password: str,
+def password_ok(user: AppUser | None, password: str) -> bool:
+    """Whether ``password`` is ``user``'s (an unknown user takes as long to refuse)."""
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+    return user is not None
+
+
+def _throttle(uow: UnitOfWork, now: datetime, username: str, client: Client) -> None:
+    until = _throttled_until(uow.session, now, username, client)
+    if until is not None:
+        _log(uow.session, now, "login_throttled", client, username=username)
+        uow.commit()
+        raise LoginThrottled(max(1, math.ceil((until - now).total_seconds())))
+
+
+def _refuse(uow: UnitOfWork, now: datetime, client: Client, username: str,
+            user: AppUser | None, message: str) -> AuthenticationFailed:
+    _log(uow.session, now, "login_failed", client, username=username,
+         user_id=user.id if user else None)
+    uow.commit()
+    return AuthenticationFailed(message)
+
+
+def authenticate(uow: UnitOfWork, *, username: str, password: str, code: str | None = None,
                  client: Client = Client()) -> Actor:
-    """Check a password; every attempt is logged, and too many failures answer LoginThrottled."""
+    """Check a password, and the one-time code of a user with two-step login on (without one:
+    SecondStepNeeded); every attempt is logged, and too many failures answer LoginThrottled."""
     with uow:
-        now, s = uow.now(), uow.session
-        until = _throttled_until(s, now, username, client)
-        if until is not None:
-            _log(s, now, "login_throttled", client, username=username)
-            uow.commit()
-            raise LoginThrottled(max(1, math.ceil((until - now).total_seconds())))
-        user = s.scalar(select(AppUser).where(AppUser.username == username))
-        try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-            ok = user is not None and user.active
-        except (VerifyMismatchError, InvalidHashError):
-            ok = False
-        if not ok or user is None:
-            _log(s, now, "login_failed", client, username=username,
-                 user_id=user.id if user else None)
-            uow.commit()
-            raise AuthenticationFailed("Wrong username or password")
-        _log(s, now, "login_ok", client, username=username, user_id=user.id)
+        now = uow.now()
+        _throttle(uow, now, username, client)
+        user = uow.session.scalar(select(AppUser).where(AppUser.username == username))
+        if not password_ok(user, password) or user is None or not user.active:
+            raise _refuse(uow, now, client, username, user, "Wrong username or password")
+        if user.totp_secret is not None:
+            if not code:
+                raise two_step.SecondStepNeeded(user.id)
+            return _second_step(uow, now, client, user, code)
+        _log(uow.session, now, "login_ok", client, username=username, user_id=user.id)
         uow.commit()
         return _actor(uow.session, user)
+
+
+def _second_step(uow: UnitOfWork, now: datetime, client: Client, user: AppUser,
+                 code: str) -> Actor:
+    # Locked and read again: of two logins with the same code at once, only one gets in.
+    uow.session.refresh(user, with_for_update=True)
+    if not two_step.accept(user, code, now):
+        raise _refuse(uow, now, client, user.username, user, "Wrong code: enter the current "
+                      "code of your authenticator app, or a recovery code")
+    _log(uow.session, now, "login_ok", client, username=user.username, user_id=user.id,
+         detail="with a one-time code")
+    uow.commit()
+    return _actor(uow.session, user)
+
+
+def finish_login(uow: UnitOfWork, *, user_id: int, code: str,
+                 client: Client = Client()) -> Actor:
+    """The second step of a browser login whose password was right (``user_id``, from
+    SecondStepNeeded): the one-time code."""
+    with uow:
+        now = uow.now()
+        user = uow.session.get(AppUser, user_id)
+        if user is None or not user.active or user.totp_secret is None:
+            raise AuthenticationFailed("Please log in")
+        _throttle(uow, now, user.username, client)
+        return _second_step(uow, now, client, user, code)
 
 
 def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
@@ -294,6 +338,7 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
     _check_policy("new_password", new_password)
     now = uow.now()
     user.password_hash = _hasher.hash(new_password)
+    two_step.remove(user)  # for someone who lost the phone too: they can turn it on again
     sessions = uow.session.execute(update(UserSession).where(
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base, BigId
@@ -19,6 +19,13 @@ class AppUser(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str] = mapped_column(String(200), default="", server_default="")  # for alerts
     created_at: Mapped[datetime]
+    # Two-step login (TOTP, RFC 6238): the secret once confirmed, a secret offered but not yet
+    # confirmed, the last time step accepted (a code is good once), and the SHA-256 of each
+    # unused recovery code, space-separated.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_step: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_codes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ApiToken(Base):

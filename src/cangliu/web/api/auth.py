@@ -19,6 +19,9 @@ class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+    # For users with two-step login: the current code of their authenticator app, or a
+    # recovery code. Without it their login answers 401 asking for it.
+    code: str | None = Field(default=None, min_length=1, max_length=20)
 
 
 class TokenOut(BaseModel):
@@ -72,12 +75,13 @@ def throttled(request: Request, exc: auth.LoginThrottled) -> JSONResponse:
 
 
 @router.post("/login", response_model=TokenOut,
-             responses={401: {"description": "Wrong username or password"},
+             responses={401: {"description": "Wrong username, password or one-time code, or "
+                                             "the code is missing for a two-step user"},
                         429: {"description": "Too many failed logins; see Retry-After"}})
 def login(body: LoginIn, request: Request, db: DbDep) -> TokenOut | JSONResponse:
     try:
         actor = auth.authenticate(db.uow(), username=body.username, password=body.password,
-                                  client=client_of(request))
+                                  code=body.code, client=client_of(request))
     except auth.LoginThrottled as exc:
         return throttled(request, exc)
     hours = get_settings().token_hours

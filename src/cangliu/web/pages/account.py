@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.i18n import translate
-from cangliu.services import auth
+from cangliu.services import auth, two_step
+from cangliu.services.print_templates.sandbox import qr_svg
 from cangliu.web.deps import (
     SESSION_KEY,
     AnyPageUser,
@@ -27,8 +28,11 @@ router = APIRouter(include_in_schema=False)
 DONE = {"revoked": "The session was ended.",
         "others": "You were logged out everywhere else.",
         "password": "Password changed: every other session was ended and your API tokens were revoked.",
-        "token_revoked": "The token was revoked."}
+        "token_revoked": "The token was revoked.",
+        "two_step_off": "Two-step login is off: your password alone logs you in."}
 CsrfForm = Annotated[str, Form()]
+TWO_STEP_ON = "Two-step login is on: from now on you log in with your password and a code from the app."
+NEW_CODES = "New recovery codes: the old ones no longer work."
 
 
 def _sid(request: Request) -> str | None:
@@ -40,6 +44,7 @@ def _page(request: Request, db: DbDep, actor: Actor, status_code: int = 200,
           **context: Any) -> HTMLResponse:
     context.setdefault("errors", {})
     return render(request, "account.html", actor, status_code=status_code,
+                  two_step=two_step.status(db.uow(), actor),
                   sessions=auth.list_sessions(db.uow(), actor, current=_sid(request)),
                   tokens=auth.list_tokens(db.uow(), actor), max_days=auth.MAX_TOKEN_DAYS,
                   **context)
@@ -92,6 +97,57 @@ def change_password(request: Request, db: DbDep, actor: AnyPageUser,
     except ValidationFailed as exc:
         return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
     return RedirectResponse("/account?done=password", status_code=303)
+
+
+def _setup(offered: dict[str, str]) -> dict[str, str]:
+    """What the page shows to add Cangliu to an authenticator app: a QR code and the key."""
+    # Not through qr_svg's cache: the picture carries the secret.
+    return {**offered, "qr": qr_svg.__wrapped__(offered["uri"], 200)}
+
+
+@router.post("/account/two-step/begin", response_class=HTMLResponse)
+def begin_two_step(request: Request, db: DbDep, actor: AnyPageUser,
+                   csrf_token: CsrfForm = "") -> HTMLResponse:
+    check_csrf(request, csrf_token, actor)
+    return _page(request, db, actor, setup=_setup(two_step.begin(db.uow(), actor)))
+
+
+@router.post("/account/two-step/confirm", response_class=HTMLResponse)
+def confirm_two_step(request: Request, db: DbDep, actor: AnyPageUser,
+                     code: Annotated[str, Form()] = "",
+                     csrf_token: CsrfForm = "") -> HTMLResponse:
+    """On: the recovery codes are rendered once, on this response only."""
+    check_csrf(request, csrf_token, actor)
+    try:
+        codes = two_step.confirm(db.uow(), actor, code=code)
+    except ValidationFailed as exc:
+        return _page(request, db, actor, status_code=422, errors=_errors(request, exc),
+                     setup=_setup(two_step.pending(db.uow(), actor)))
+    return _page(request, db, actor, recovery_codes=codes, message=TWO_STEP_ON)
+
+
+@router.post("/account/two-step/recovery-codes", response_class=HTMLResponse)
+def renew_recovery_codes(request: Request, db: DbDep, actor: AnyPageUser,
+                         password: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
+                         csrf_token: CsrfForm = "") -> HTMLResponse:
+    check_csrf(request, csrf_token, actor)
+    try:
+        codes = two_step.renew_recovery_codes(db.uow(), actor, password=password, code=code)
+    except ValidationFailed as exc:
+        return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
+    return _page(request, db, actor, recovery_codes=codes, message=NEW_CODES)
+
+
+@router.post("/account/two-step/off", response_model=None)
+def two_step_off(request: Request, db: DbDep, actor: AnyPageUser,
+                 password: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
+                 csrf_token: CsrfForm = "") -> HTMLResponse | RedirectResponse:
+    check_csrf(request, csrf_token, actor)
+    try:
+        two_step.disable(db.uow(), actor, password=password, code=code)
+    except ValidationFailed as exc:
+        return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
+    return RedirectResponse("/account?done=two_step_off", status_code=303)
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)

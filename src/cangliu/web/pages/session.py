@@ -1,17 +1,21 @@
-"""Login, logout and language switch for the browser."""
+"""Login (with its second step for two-step users), logout and language switch for the browser."""
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from cangliu.core.errors import AuthenticationFailed
+from cangliu.core.permissions import Actor
 from cangliu.i18n import LOCALES
-from cangliu.services import auth
+from cangliu.services import auth, two_step
 from cangliu.web.deps import SESSION_KEY, DbDep, check_csrf, client_of
 from cangliu.web.pages.render import render
 
 router = APIRouter(include_in_schema=False)
+PENDING = "login_pending"  # a login whose password was right and whose code is awaited
+CODE_WITHIN = 300  # seconds to enter the code
 
 
 def _safe_next(target: str | None) -> str:
@@ -32,14 +36,53 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form()],
     client = client_of(request)
     try:
         actor = auth.authenticate(db.uow(), username=username, password=password, client=client)
+    except two_step.SecondStepNeeded as exc:
+        # The password was right: the signed cookie remembers that for a few minutes.
+        request.session[PENDING] = {"user": exc.user_id, "until": time.time() + CODE_WITHIN,
+                                    "next": _safe_next(next)}
+        return render(request, "login.html", None, step="code", next=_safe_next(next),
+                      error=None)
     except AuthenticationFailed as exc:
         return render(request, "login.html", None, status_code=401, next=_safe_next(next),
                       error=exc.message, username=username)
     except auth.LoginThrottled as exc:
-        response = render(request, "login.html", None, status_code=429, next=_safe_next(next),
-                          error=exc.message, error_params=exc.params, username=username)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return _throttled(request, exc, username=username, next=_safe_next(next))
+    return _logged_in(request, db, actor, client, next)
+
+
+@router.post("/login/code", response_model=None)
+def login_code(request: Request, db: DbDep, code: Annotated[str, Form()] = "",
+               csrf_token: Annotated[str, Form()] = "") -> HTMLResponse | RedirectResponse:
+    """The second step: the one-time code (or a recovery code) after the right password."""
+    check_csrf(request, csrf_token)
+    pending = request.session.get(PENDING)
+    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+        request.session.pop(PENDING, None)
+        return render(request, "login.html", None, status_code=401, next="/stock",
+                      error="The code was not entered in time: please log in again")
+    client = client_of(request)
+    try:
+        actor = auth.finish_login(db.uow(), user_id=int(pending["user"]), code=code,
+                                  client=client)
+    except auth.LoginThrottled as exc:
+        request.session.pop(PENDING, None)
+        return _throttled(request, exc, username="", next=pending["next"])
+    except AuthenticationFailed as exc:
+        return render(request, "login.html", None, status_code=401, step="code",
+                      next=pending["next"], error=exc.message)
+    return _logged_in(request, db, actor, client, pending["next"])
+
+
+def _throttled(request: Request, exc: auth.LoginThrottled, *, username: str,
+               next: str) -> HTMLResponse:
+    response = render(request, "login.html", None, status_code=429, next=next,
+                      error=exc.message, error_params=exc.params, username=username)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _logged_in(request: Request, db: DbDep, actor: Actor, client: auth.Client,
+               next: str) -> RedirectResponse:
     # Never keep a session id the browser brought along (session fixation): always a new one.
     previous = request.session.get(SESSION_KEY)
     session_id = auth.start_session(db.uow(), actor, client=client,

@@ -1,0 +1,90 @@
+"""Two-step login in the browser and over the API: set up from the account page with a QR code,
+then a login asks for the code after the password."""
+
+import re
+import time
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from cangliu.services import auth
+from tests.conftest import PASSWORD
+from tests.web.conftest import csrf_of, login
+
+
+def _turn_on(app) -> tuple[str, list[str], float]:  # type: ignore[no-untyped-def]
+    """Amy turns two-step login on from her account page: the app's key, her recovery codes,
+    and when the code that turned it on was made."""
+    with login(app, "amy") as amy:
+        page = amy.post("/account/two-step/begin", data={"csrf_token": amy.csrf})
+        assert page.status_code == 200 and '<svg class="qr"' in page.text
+        key = re.search(r"<code>([A-Z2-7]{32})</code>", page.text).group(1)
+        wrong = amy.post("/account/two-step/confirm", data={"csrf_token": amy.csrf, "code": "12"})
+        assert wrong.status_code == 422 and "不是验证器应用当前的验证码" in wrong.text
+        assert key in wrong.text  # the same key again, to try the next code
+        made = time.time()
+        on = amy.post("/account/two-step/confirm",
+                      data={"csrf_token": amy.csrf, "code": pyotp.TOTP(key).at(made)})
+        assert on.status_code == 200 and "两步登录已开启" in on.text
+        codes = re.search(r'<code class="recovery-codes">([^<]+)</code>', on.text).group(1).split()
+        assert len(codes) == 10
+        assert "两步登录已开启" in amy.get("/account").text and "剩余恢复码：10" in amy.get("/account").text
+    return key, codes, made
+
+
+def test_after_the_password_the_login_page_asks_for_the_code(app, db):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    _key, codes, _made = _turn_on(app)
+    with TestClient(app) as client:
+        asked = client.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/account",
+                                            "csrf_token": csrf_of(client.get("/login").text)})
+        assert asked.status_code == 200 and 'action="/login/code"' in asked.text
+        assert client.get("/account", follow_redirects=False).status_code in (302, 303, 401)
+        wrong = client.post("/login/code", data={"code": "000000", "csrf_token": csrf_of(asked.text)})
+        assert wrong.status_code == 401 and "验证码错误" in wrong.text
+        done = client.post("/login/code", data={"code": codes[0], "csrf_token": csrf_of(wrong.text)},
+                           follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/account"
+        assert client.get("/account").status_code == 200
+
+
+def test_the_code_step_without_a_right_password_first_logs_nobody_in(app, db):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    key, _codes, _made = _turn_on(app)
+    with TestClient(app) as client:
+        token = csrf_of(client.get("/login").text)
+        alone = client.post("/login/code", data={"code": pyotp.TOTP(key).now(), "csrf_token": token})
+        assert alone.status_code == 401 and "请重新登录" in alone.text
+        assert client.get("/account", follow_redirects=False).status_code != 200
+
+
+def test_the_api_login_asks_for_the_code_and_takes_it(app, db, anon):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    key, _codes, made = _turn_on(app)
+    asked = anon.post("/api/v1/auth/login", json={"username": "amy", "password": PASSWORD})
+    assert asked.status_code == 401 and "验证器应用" in asked.json()["detail"]
+    used = anon.post("/api/v1/auth/login", json={"username": "amy", "password": PASSWORD,
+                                                 "code": pyotp.TOTP(key).at(made)})
+    assert used.status_code == 401  # the code that turned it on, used up
+    # The app's next code: the current one, or the next (a phone clock a little ahead passes).
+    given = anon.post("/api/v1/auth/login", json={"username": "amy", "password": PASSWORD,
+                                                  "code": pyotp.TOTP(key).at(made + 30)})
+    assert given.status_code == 200 and given.json()["access_token"]
+
+
+def test_turning_it_off_on_the_account_page_needs_the_password_and_a_code(app, db):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    _key, codes, _made = _turn_on(app)
+    with TestClient(app) as amy:
+        asked = amy.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/stock",
+                                         "csrf_token": csrf_of(amy.get("/login").text)})
+        amy.post("/login/code", data={"code": codes[0], "csrf_token": csrf_of(asked.text)})
+        csrf = csrf_of(amy.get("/account").text)
+        refused = amy.post("/account/two-step/off", data={"csrf_token": csrf, "password": PASSWORD,
+                                                          "code": codes[0]})  # used already
+        assert refused.status_code == 422 and "两步登录已开启" in refused.text
+        off = amy.post("/account/two-step/off", data={"csrf_token": csrf, "password": PASSWORD,
+                                                      "code": codes[1]}, follow_redirects=False)
+        assert off.status_code == 303
+        assert "两步登录已关闭" in amy.get(off.headers["location"]).text
+    login(app, "amy").close()  # the password alone logs in again
