@@ -91,19 +91,21 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(uow, amy, secret, clock)
 def test_turning_it_off_takes_the_password_and_a_code(uow, amy, secret, clock):  # noqa: F811
     key, codes = secret
     with pytest.raises(ValidationFailed) as refused:
-        two_step.disable(uow(), amy, password="wrong-password-1", code=code_at(key, clock))
+        two_step.disable(uow(), amy, password="wrong-password-1", code=code_at(key, clock),
+                         client=HOME)
     assert refused.value.errors[0].field == "password"
     with pytest.raises(ValidationFailed) as refused:
-        two_step.disable(uow(), amy, password=PASSWORD, code="000")
+        two_step.disable(uow(), amy, password=PASSWORD, code="000", client=HOME)
     assert refused.value.errors[0].field == "code"
-    fresh = two_step.renew_recovery_codes(uow(), amy, password=PASSWORD, code=codes[0])
+    fresh = two_step.renew_recovery_codes(uow(), amy, password=PASSWORD, code=codes[0],
+                                          client=HOME)
     with pytest.raises(ValidationFailed):  # the old codes are gone with the renewal
-        two_step.disable(uow(), amy, password=PASSWORD, code=codes[1])
-    two_step.disable(uow(), amy, password=PASSWORD, code=fresh[0])
+        two_step.disable(uow(), amy, password=PASSWORD, code=codes[1], client=HOME)
+    two_step.disable(uow(), amy, password=PASSWORD, code=fresh[0], client=HOME)
     assert two_step.status(uow(), amy) == {"enabled": False, "recovery_codes_left": 0}
     assert login(uow).username == "amy"
     with pytest.raises(Conflict):
-        two_step.disable(uow(), amy, password=PASSWORD, code=fresh[1])
+        two_step.disable(uow(), amy, password=PASSWORD, code=fresh[1], client=HOME)
 
 
 def test_an_administrators_password_reset_turns_it_off_and_secrets_stay_out_of_the_audit_log(
@@ -116,3 +118,19 @@ def test_an_administrators_password_reset_turns_it_off_and_secrets_stay_out_of_t
         logged = " ".join(str(r.before) + str(r.after) for r in u.session.scalars(
             select(AuditEvent).where(AuditEvent.entity == "app_user")))
     assert key not in logged and "totp_secret" in logged and "***" in logged
+
+
+def test_guessing_codes_to_turn_it_off_is_throttled_like_a_login(uow, amy, secret, clock):  # noqa: F811
+    """A stolen session with the password still cannot try codes faster than a login could."""
+    key, _codes = secret
+    for _ in range(auth.USER_LIMIT):
+        with pytest.raises(ValidationFailed):
+            two_step.disable(uow(), amy, password=PASSWORD, code="999999" if code_at(key, clock) != "999999"
+                             else "888888", client=HOME)
+    with pytest.raises(LoginThrottled):
+        two_step.disable(uow(), amy, password=PASSWORD, code=code_at(key, clock), client=HOME)
+    assert two_step.status(uow(), amy)["enabled"] is True
+    with uow() as u:
+        details = u.session.scalars(select(SecurityEvent.detail).where(
+            SecurityEvent.kind == "login_failed")).all()
+    assert details == ["two-step login settings"] * auth.USER_LIMIT

@@ -186,6 +186,25 @@ def _second_step(uow: UnitOfWork, now: datetime, client: Client, user: AppUser,
     return _actor(uow.session, user)
 
 
+def confirm_identity(uow: UnitOfWork, user: AppUser, *, password: str, code: str,
+                     client: Client) -> None:
+    """The password and a one-time code, for a change to the two-step login itself (turning it
+    off, new recovery codes): throttled and logged like a login, so that a stolen session cannot
+    guess codes faster than a login could. Wrong answers are committed as failures first."""
+    now = uow.now()
+    _throttle(uow, now, user.username, client)
+    field = ("password" if not password_ok(user, password)
+             else "code" if not two_step.accept(user, code, now) else None)
+    if field is None:
+        return
+    _log(uow.session, now, "login_failed", client, username=user.username, user_id=user.id,
+         detail="two-step login settings")
+    uow.commit()
+    raise ValidationFailed.single(field, "is not your current password" if field == "password"
+                                  else "is not a current code of your app or an unused "
+                                  "recovery code")
+
+
 def finish_login(uow: UnitOfWork, *, user_id: int, code: str,
                  client: Client = Client()) -> Actor:
     """The second step of a browser login whose password was right (``user_id``, from

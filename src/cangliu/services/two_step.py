@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 
@@ -21,6 +21,9 @@ from cangliu.core.errors import AuthenticationFailed, Conflict, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import AppUser
 from cangliu.db.uow import UnitOfWork
+
+if TYPE_CHECKING:  # auth logs in through this module, so it is imported where it is used
+    from cangliu.services.auth import Client
 
 ISSUER = "Cangliu"
 RECOVERY_CODES = 10
@@ -130,35 +133,30 @@ def accept(user: AppUser, code: str, now: datetime) -> bool:
     return False
 
 
-def _check_password_and_code(uow: UnitOfWork, user: AppUser, password: str, code: str) -> None:
-    from cangliu.services.auth import password_ok  # auth logs in through this module
-
-    if not password_ok(user, password):
-        raise ValidationFailed.single("password", "is not your current password")
-    if not accept(user, code, uow.now()):
-        raise ValidationFailed.single("code", "is not a current code of your app or an unused "
-                                      "recovery code")
-
-
-def disable(uow: UnitOfWork, actor: Actor, *, password: str, code: str) -> None:
+def disable(uow: UnitOfWork, actor: Actor, *, password: str, code: str,
+            client: "Client") -> None:
     """Turn two-step login off: needs the password and a code (or a recovery code)."""
+    from cangliu.services import auth
+
     with uow:
         user = _user(uow, actor)
         if user.totp_secret is None:
             raise Conflict("Two-step login is not on")
-        _check_password_and_code(uow, user, password, code)
+        auth.confirm_identity(uow, user, password=password, code=code, client=client)
         remove(user)
         uow.commit()
 
 
-def renew_recovery_codes(uow: UnitOfWork, actor: Actor, *, password: str,
-                         code: str) -> list[str]:
+def renew_recovery_codes(uow: UnitOfWork, actor: Actor, *, password: str, code: str,
+                         client: "Client") -> list[str]:
     """Ten new recovery codes in place of the old ones (used or not)."""
+    from cangliu.services import auth
+
     with uow:
         user = _user(uow, actor)
         if user.totp_secret is None:
             raise Conflict("Two-step login is not on")
-        _check_password_and_code(uow, user, password, code)
+        auth.confirm_identity(uow, user, password=password, code=code, client=client)
         codes = _new_recovery_codes(user)
         uow.commit()
         return codes

@@ -132,7 +132,8 @@ def renew_recovery_codes(request: Request, db: DbDep, actor: AnyPageUser,
                          csrf_token: CsrfForm = "") -> HTMLResponse:
     check_csrf(request, csrf_token, actor)
     try:
-        codes = two_step.renew_recovery_codes(db.uow(), actor, password=password, code=code)
+        codes = two_step.renew_recovery_codes(db.uow(), actor, password=password, code=code,
+                                              client=client_of(request))
     except ValidationFailed as exc:
         return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
     return _page(request, db, actor, recovery_codes=codes, message=NEW_CODES)
@@ -144,7 +145,8 @@ def two_step_off(request: Request, db: DbDep, actor: AnyPageUser,
                  csrf_token: CsrfForm = "") -> HTMLResponse | RedirectResponse:
     check_csrf(request, csrf_token, actor)
     try:
-        two_step.disable(db.uow(), actor, password=password, code=code)
+        two_step.disable(db.uow(), actor, password=password, code=code,
+                         client=client_of(request))
     except ValidationFailed as exc:
         return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
     return RedirectResponse("/account?done=two_step_off", status_code=303)
