@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Where webhooks and robots may send: "external" (public addresses), "private", "loopback",
     # networks (10.0.0.0/8), host names or "*", comma-separated; see cangliu.integrations.guard.
     outbound_allowed_hosts: str = "external"
+    # Administrators must use two-step login: until they set it up, their pages lead to the
+    # account page, and the API (password login and their tokens) refuses them.
+    two_step_for_admins: bool = False
     # Outgoing e-mail (alerts, reports). No host: e-mail deliveries wait, logged as not configured.
     smtp_host: str = ""
     smtp_port: int = 25

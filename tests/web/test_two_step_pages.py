@@ -7,7 +7,9 @@ import time
 import pyotp
 from fastapi.testclient import TestClient
 
+from cangliu.config import Settings
 from cangliu.services import auth
+from cangliu.web.app import create_app
 from tests.conftest import PASSWORD
 from tests.web.conftest import csrf_of, login
 
@@ -88,3 +90,28 @@ def test_turning_it_off_on_the_account_page_needs_the_password_and_a_code(app, d
         assert off.status_code == 303
         assert "两步登录已关闭" in amy.get(off.headers["location"]).text
     login(app, "amy").close()  # the password alone logs in again
+
+
+def test_administrators_can_be_required_to_use_it(db, network):
+    app = create_app(Settings(database_url=db.url, secret_key="test-secret",
+                              two_step_for_admins=True), db=db)
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    with login(app, "amy") as amy:  # not an administrator: not held
+        assert amy.get("/approvals").status_code == 200
+        assert amy.get("/api/v1/auth/me").status_code == 200
+    with login(app, "admin") as admin:
+        sent = admin.get("/stock", follow_redirects=False)
+        assert sent.status_code == 303
+        assert sent.headers["location"] == "/account?done=two_step_required#two-step"
+        assert "管理员必须使用两步登录" in admin.get(sent.headers["location"]).text
+        refused = admin.get("/api/v1/stock")
+        assert refused.status_code == 403 and "两步登录" in refused.json()["detail"]
+        token = admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert admin.get("/api/v1/auth/me", headers=bearer).status_code == 403
+        page = admin.post("/account/two-step/begin", data={"csrf_token": admin.csrf})
+        key = re.search(r"<code>([A-Z2-7]{32})</code>", page.text).group(1)
+        admin.post("/account/two-step/confirm",
+                   data={"csrf_token": admin.csrf, "code": pyotp.TOTP(key).now()})
+        assert admin.get("/stock").status_code == 200
+        assert admin.get("/api/v1/auth/me", headers=bearer).status_code == 200

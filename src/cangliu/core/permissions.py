@@ -144,6 +144,7 @@ class Actor:
     # Field groups hidden from / read-only for this user (a group shown by any role is shown).
     hidden: frozenset[str] = field(default_factory=frozenset)
     readonly: frozenset[str] = field(default_factory=frozenset)
+    two_step: bool = False  # logs in with a one-time code after the password
 
     def can(self, permission: str, site_id: int | None = None) -> bool:
         """Holds ``permission`` at ``site_id`` (or, without a site, anywhere)."""

@@ -65,8 +65,9 @@ def actor_of(session: Session, user: AppUser, *, limit_to: frozenset[str] | None
         .join(RoleAssignment, RoleAssignment.role_id == Role.id)
         .where(RoleAssignment.user_id == user.id))]
     is_admin = user.is_admin or any(role.code == "admin" for role, *_ in rows)
+    two_step = user.totp_secret is not None
     if is_admin and limit_to is None:
-        return Actor(user.id, user.username, True)
+        return Actor(user.id, user.username, True, two_step=two_step)
     if is_admin:
         rows = [(_admin_role(), "all", "", "")]
     grants, hidden, readonly = [], set(FIELD_GROUPS), set(FIELD_GROUPS)
@@ -80,7 +81,8 @@ def actor_of(session: Session, user: AppUser, *, limit_to: frozenset[str] | None
     if not rows:
         hidden = readonly = set()
     return Actor(user.id, user.username, False, grants=tuple(grants),
-                 hidden=frozenset(hidden), readonly=frozenset(readonly - hidden))
+                 hidden=frozenset(hidden), readonly=frozenset(readonly - hidden),
+                 two_step=two_step)
 
 
 def _admin_role() -> Role:

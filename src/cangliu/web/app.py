@@ -58,7 +58,7 @@ from cangliu.web.api import transfers as transfers_api
 from cangliu.web.api import users as users_api
 from cangliu.web.api import webhooks as webhooks_api
 from cangliu.web.api import work_orders as work_orders_api
-from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired
+from cangliu.web.deps import AnyPageUser, AnyUser, LoginRequired, TwoStepRequired
 from cangliu.web.fieldrules import FieldRulesMiddleware
 from cangliu.web.pages import account as account_pages
 from cangliu.web.pages import alerts as alert_pages
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     app.state.db = db
     app.state.events = (settings.events_listen, settings.events_poll_seconds)
     app.state.default_locale = settings.default_locale
+    app.state.two_step_for_admins = settings.two_step_for_admins
     app.state.import_max_bytes = settings.import_max_mb * 1024 * 1024
     secret = settings.secret_key or auth.secret_key(db.uow())
     roles.ensure_builtin(db.uow())
@@ -215,6 +216,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(TwoStepRequired)
+    async def to_two_step_setup(request: Request, exc: TwoStepRequired) -> RedirectResponse:
+        return RedirectResponse("/account?done=two_step_required#two-step", status_code=303)
 
     @app.get("/health", tags=["system"])
     def health() -> dict[str, str]:

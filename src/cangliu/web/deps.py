@@ -22,6 +22,21 @@ class LoginRequired(Exception):
     """A page was opened without a session: the browser is sent to the login page."""
 
 
+class TwoStepRequired(Exception):
+    """An administrator without two-step login opened a page while it is required: the browser
+    is sent to the account page to set it up."""
+
+
+class TwoStepMissing(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+def _two_step_missing(request: Request, actor: Actor) -> bool:
+    return (actor.is_admin and not actor.two_step
+            and bool(getattr(request.app.state, "two_step_for_admins", False)))
+
+
 class CsrfFailed(DomainError):
     status = 403
     title = "Forbidden"
@@ -47,6 +62,8 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
+TWO_STEP_MISSING = ("Administrators must use two-step login: set it up on your account page "
+                    "first")
 SESSION_KEY = "sid"  # the signed cookie carries the session id (and the CSRF token), nothing else
 
 
@@ -100,6 +117,8 @@ def current_actor(request: Request, db: DbDep) -> Actor:
         raise deny(request, exc) from None
     if not bearer and request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get("x-csrf-token"), actor)
+    if _two_step_missing(request, actor):
+        raise deny(request, TwoStepMissing(TWO_STEP_MISSING), actor)
     return audit.bind_actor(replace(actor, device=_device(request)))
 
 
@@ -116,6 +135,8 @@ def page_actor(request: Request, db: DbDep) -> Actor:
         request.session.pop(SESSION_KEY, None)
         deny(request, exc)
         raise LoginRequired() from None
+    if _two_step_missing(request, actor) and not request.url.path.startswith("/account"):
+        raise TwoStepRequired()
     return audit.bind_actor(replace(actor, device=_device(request)))
 
 

@@ -29,7 +29,9 @@ DONE = {"revoked": "The session was ended.",
         "others": "You were logged out everywhere else.",
         "password": "Password changed: every other session was ended and your API tokens were revoked.",
         "token_revoked": "The token was revoked.",
-        "two_step_off": "Two-step login is off: your password alone logs you in."}
+        "two_step_off": "Two-step login is off: your password alone logs you in.",
+        "two_step_required": "Administrators must use two-step login: set it up below to "
+                             "open the other pages."}
 CsrfForm = Annotated[str, Form()]
 TWO_STEP_ON = "Two-step login is on: from now on you log in with your password and a code from the app."
 NEW_CODES = "New recovery codes: the old ones no longer work."
