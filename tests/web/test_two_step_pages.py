@@ -6,8 +6,10 @@ import time
 
 import pyotp
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cangliu.config import Settings
+from cangliu.db.models import AppUser
 from cangliu.services import auth
 from cangliu.web.app import create_app
 from tests.conftest import PASSWORD
@@ -106,8 +108,11 @@ def test_administrators_can_be_required_to_use_it(db, network):
         assert "管理员必须使用两步登录" in admin.get(sent.headers["location"]).text
         refused = admin.get("/api/v1/stock")
         assert refused.status_code == 403 and "两步登录" in refused.json()["detail"]
-        token = admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
-        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        no_token = admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        assert no_token.status_code == 403 and "两步登录" in no_token.json()["detail"]
+        made_before = auth.issue_token(db.uow(), auth.actor_for_user(db.uow(), admin_id(db)),
+                                       hours=1)
+        bearer = {"Authorization": f"Bearer {made_before}"}
         assert admin.get("/api/v1/auth/me", headers=bearer).status_code == 403
         page = admin.post("/account/two-step/begin", data={"csrf_token": admin.csrf})
         key = re.search(r"<code>([A-Z2-7]{32})</code>", page.text).group(1)
@@ -115,3 +120,11 @@ def test_administrators_can_be_required_to_use_it(db, network):
                    data={"csrf_token": admin.csrf, "code": pyotp.TOTP(key).now()})
         assert admin.get("/stock").status_code == 200
         assert admin.get("/api/v1/auth/me", headers=bearer).status_code == 200
+        code = pyotp.TOTP(key).at(time.time() + 30)
+        assert admin.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD,
+                                                      "code": code}).status_code == 200
+
+
+def admin_id(db) -> int:  # type: ignore[no-untyped-def]
+    with db.read() as session:
+        return int(session.scalar(select(AppUser.id).where(AppUser.username == "admin")))

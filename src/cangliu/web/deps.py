@@ -32,7 +32,7 @@ class TwoStepMissing(DomainError):
     title = "Forbidden"
 
 
-def _two_step_missing(request: Request, actor: Actor) -> bool:
+def two_step_missing(request: Request, actor: Actor) -> bool:
     return (actor.is_admin and not actor.two_step
             and bool(getattr(request.app.state, "two_step_for_admins", False)))
 
@@ -117,7 +117,7 @@ def current_actor(request: Request, db: DbDep) -> Actor:
         raise deny(request, exc) from None
     if not bearer and request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get("x-csrf-token"), actor)
-    if _two_step_missing(request, actor):
+    if two_step_missing(request, actor):
         raise deny(request, TwoStepMissing(TWO_STEP_MISSING), actor)
     return audit.bind_actor(replace(actor, device=_device(request)))
 
@@ -135,7 +135,7 @@ def page_actor(request: Request, db: DbDep) -> Actor:
         request.session.pop(SESSION_KEY, None)
         deny(request, exc)
         raise LoginRequired() from None
-    if _two_step_missing(request, actor) and not request.url.path.startswith("/account"):
+    if two_step_missing(request, actor) and not request.url.path.startswith("/account"):
         raise TwoStepRequired()
     return audit.bind_actor(replace(actor, device=_device(request)))
 

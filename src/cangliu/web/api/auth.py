@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from cangliu.config import get_settings
 from cangliu.i18n import translate
 from cangliu.services import auth
-from cangliu.web.deps import SESSION_KEY, AnyUser, DbDep, client_of
+from cangliu.web.deps import (
+    SESSION_KEY,
+    TWO_STEP_MISSING,
+    AnyUser,
+    DbDep,
+    TwoStepMissing,
+    client_of,
+    deny,
+    two_step_missing,
+)
 from cangliu.web.problems import locale_of, problem
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -77,6 +86,8 @@ def throttled(request: Request, exc: auth.LoginThrottled) -> JSONResponse:
 @router.post("/login", response_model=TokenOut,
              responses={401: {"description": "Wrong username, password or one-time code, or "
                                              "the code is missing for a two-step user"},
+                        403: {"description": "An administrator without two-step login while "
+                                             "CANGLIU_TWO_STEP_FOR_ADMINS is on"},
                         429: {"description": "Too many failed logins; see Retry-After"}})
 def login(body: LoginIn, request: Request, db: DbDep) -> TokenOut | JSONResponse:
     try:
@@ -84,6 +95,8 @@ def login(body: LoginIn, request: Request, db: DbDep) -> TokenOut | JSONResponse
                                   code=body.code, client=client_of(request))
     except auth.LoginThrottled as exc:
         return throttled(request, exc)
+    if two_step_missing(request, actor):  # no token that every call would refuse
+        raise deny(request, TwoStepMissing(TWO_STEP_MISSING), actor)
     hours = get_settings().token_hours
     return TokenOut(access_token=auth.issue_token(db.uow(), actor, hours=hours),
                     expires_in=hours * 3600)
