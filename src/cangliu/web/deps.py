@@ -27,16 +27,6 @@ class TwoStepRequired(Exception):
     is sent to the account page to set it up."""
 
 
-class TwoStepMissing(DomainError):
-    status = 403
-    title = "Forbidden"
-
-
-def two_step_missing(request: Request, actor: Actor) -> bool:
-    return (actor.is_admin and not actor.two_step
-            and bool(getattr(request.app.state, "two_step_for_admins", False)))
-
-
 class CsrfFailed(DomainError):
     status = 403
     title = "Forbidden"
@@ -60,6 +50,13 @@ def csrf_token(request: Request) -> str:
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"
+
+
+def two_step_missing(request: Request, actor: Actor) -> bool:
+    """Whether ``actor`` is an administrator without two-step login while it is required
+    (CANGLIU_TWO_STEP_FOR_ADMINS)."""
+    return (actor.is_admin and not actor.two_step
+            and bool(getattr(request.app.state, "two_step_for_admins", False)))
 
 
 TWO_STEP_MISSING = ("Administrators must use two-step login: set it up on your account page "
@@ -118,7 +115,7 @@ def current_actor(request: Request, db: DbDep) -> Actor:
     if not bearer and request.method not in SAFE_METHODS:
         check_csrf(request, request.headers.get("x-csrf-token"), actor)
     if two_step_missing(request, actor):
-        raise deny(request, TwoStepMissing(TWO_STEP_MISSING), actor)
+        raise deny(request, Forbidden(TWO_STEP_MISSING), actor)
     return audit.bind_actor(replace(actor, device=_device(request)))
 
 

@@ -14,7 +14,7 @@ from cangliu.web.deps import (
     TWO_STEP_MISSING,
     AnyUser,
     DbDep,
-    TwoStepMissing,
+    Forbidden,
     client_of,
     deny,
     two_step_missing,
@@ -96,7 +96,7 @@ def login(body: LoginIn, request: Request, db: DbDep) -> TokenOut | JSONResponse
     except auth.LoginThrottled as exc:
         return throttled(request, exc)
     if two_step_missing(request, actor):  # no token that every call would refuse
-        raise deny(request, TwoStepMissing(TWO_STEP_MISSING), actor)
+        raise deny(request, Forbidden(TWO_STEP_MISSING), actor)
     hours = get_settings().token_hours
     return TokenOut(access_token=auth.issue_token(db.uow(), actor, hours=hours),
                     expires_in=hours * 3600)
