@@ -148,6 +148,54 @@ def test_subscribers_are_told_once_of_each_complete_report(db, seeded):
         (["boss@example.com"], "周报 库存报表 2026-11-02 – 2026-11-08")]
 
 
+def test_each_e_mail_reader_gets_the_sites_values_and_language_their_roles_and_choice_give(
+        db, seeded):
+    def user(name: str, assignment: dict, locale: str | None = None) -> None:
+        made = auth.create_user(db.uow(), username=name, password=PASSWORD)
+        roles.set_assignments(db.uow(), seeded, name, [assignment])
+        if locale:
+            auth.set_locale(db.uow(), made.user_id, locale)
+
+    roles.save_role(db.uow(), seeded, "peek", name="只看报表", permissions=["report.view"],
+                    hidden_fields=["valuation"])
+    user("s1", {"role": "store_manager", "scope": "sites", "sites": ["S1"]}, locale="en")
+    user("peeker", {"role": "peek", "scope": "all"})
+    user("gone", {"role": "clerk", "scope": "all"})  # no report.view: told nothing
+    with db.uow() as uow:
+        uow.session.execute(update(AppUser).values(
+            email=func.coalesce(func.nullif(AppUser.username, "admin"), "boss") + "@example.com"))
+        uow.commit()
+    reports.subscribe(db.uow(), seeded, kind="weekly", channel="email")
+    for role in ("store_manager", "peek", "clerk"):
+        reports.subscribe(db.uow(), seeded, kind="weekly", channel="email", role=role)
+    reports.subscribe(db.uow(), seeded, kind="weekly", role="clerk")  # in-app
+    reports.generate_due(db.uow(clock=clock(10)), date(2026, 11, 10))
+    with db.read() as s:
+        mails = [json.loads(p) for p in s.scalars(select(Delivery.payload).where(
+            Delivery.kind == "email"))]
+        told = s.scalars(select(Notification.id).where(Notification.kind == "report")).all()
+    assert told == []
+    by_reader = {tuple(m["to"]): (m["subject"], m["text"].splitlines()[1:]) for m in mails}
+    week = "2026-11-02 – 2026-11-08"
+    assert by_reader == {
+        # everything: 4 postings; 7 left at WH and 5 at S1, at 2 each
+        ("boss@example.com",): (f"周报 库存报表 {week}", ["过账数: 4", "库存价值: 24.00"]),
+        ("s1@example.com",): (f"Weekly Inventory report {week}",
+                              ["Postings: 1", "Inventory value: 10.00"]),
+        ("peeker@example.com",): (f"周报 库存报表 {week}", ["过账数: 4"]),
+    }
+
+
+def test_the_language_a_user_logs_in_with_or_chooses_is_remembered(db, admin):
+    auth.start_session(db.uow(), admin, client=auth.Client(), locale="en")
+    auth.set_locale(db.uow(), admin.user_id, "en")  # unchanged: nothing written
+    with db.read() as s:
+        assert s.scalar(select(AppUser.locale).where(AppUser.id == admin.user_id)) == "en"
+    auth.set_locale(db.uow(), admin.user_id, "zh_CN")
+    with db.read() as s:
+        assert s.scalar(select(AppUser.locale).where(AppUser.id == admin.user_id)) == "zh_CN"
+
+
 def test_only_an_administrator_subscribes_a_role(db, seeded):
     clerk = auth.create_user(db.uow(), username="c", password=PASSWORD)
     with pytest.raises(reports.subscriptions.RoleSubscriptionDenied):

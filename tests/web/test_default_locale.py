@@ -3,9 +3,13 @@
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from cangliu.config import Settings
+from cangliu.db.models import AppUser
 from cangliu.web.app import create_app
+from tests.conftest import PASSWORD
+from tests.web.conftest import csrf_of
 
 
 def _client(db, **settings) -> TestClient:  # type: ignore[no-untyped-def]
@@ -39,3 +43,21 @@ def test_an_unknown_default_locale_is_refused_naming_the_setting():
     with pytest.raises(ValidationError) as refused:
         Settings(default_locale="fr")  # type: ignore[arg-type]
     assert "default_locale" in str(refused.value)
+
+
+def test_the_language_a_user_logs_in_with_and_switches_to_is_remembered_as_theirs(db, network):
+    """Report e-mails are written in it."""
+    def remembered() -> str | None:
+        with db.read() as s:
+            return s.scalar(select(AppUser.locale).where(AppUser.username == "admin"))
+
+    with _client(db) as client:
+        english = {"Accept-Language": "en-US,en;q=0.9"}
+        client.post("/login", headers=english, data={
+            "username": "admin", "password": PASSWORD,
+            "csrf_token": csrf_of(client.get("/login", headers=english).text)})
+        assert remembered() == "en"
+        assert client.get("/lang/zh_CN", follow_redirects=False).status_code == 303
+        assert remembered() == "zh_CN"
+        client.get("/lang/fr", follow_redirects=False)
+        assert remembered() == "zh_CN"

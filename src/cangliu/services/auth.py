@@ -229,11 +229,14 @@ def actor_for_user(uow: UnitOfWork, user_id: int) -> Actor:
 # --- browser sessions ---------------------------------------------------------------------------
 
 def start_session(uow: UnitOfWork, actor: Actor, *, client: Client,
-                  replaces: str | None = None) -> str:
-    """A new session id for a fresh login; the browser's previous session, if any, ends."""
+                  replaces: str | None = None, locale: str | None = None) -> str:
+    """A new session id for a fresh login; the browser's previous session, if any, ends.
+    ``locale``: the language the user logged in with, remembered as theirs."""
     session_id = secrets.token_urlsafe(32)
     with uow:
         now = uow.now()
+        if locale is not None:
+            _remember_locale(uow.session, actor.user_id, locale)
         if replaces:
             uow.session.execute(update(UserSession).where(
                 UserSession.session_hash == _hash(replaces), UserSession.revoked_at.is_(None))
@@ -244,6 +247,21 @@ def start_session(uow: UnitOfWork, actor: Actor, *, client: Client,
             user_agent=client.user_agent[:200]))
         uow.commit()
     return session_id
+
+
+def set_locale(uow: UnitOfWork, user_id: int, locale: str) -> None:
+    """Remember the language a user chose: what is sent to them (report e-mails) uses it."""
+    with uow:
+        if _remember_locale(uow.session, user_id, locale):
+            uow.commit()
+
+
+def _remember_locale(session: Session, user_id: int, locale: str) -> bool:
+    user = session.get(AppUser, user_id)
+    if user is None or user.locale == locale:
+        return False
+    user.locale = locale
+    return True
 
 
 def actor_for_session(uow: UnitOfWork, session_id: str) -> Actor:

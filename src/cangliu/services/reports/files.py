@@ -69,15 +69,17 @@ def _heading(data: ReportData, locale: str) -> list[list[str]]:
     return rows
 
 
-def plain_text(data: ReportData, locale: str) -> str:
-    """The report's totals in a few lines, for an e-mail (the files are on the reports page)."""
+def plain_text(data: ReportData, locale: str, *, values: bool = True) -> str:
+    """The report's totals in a few lines, for an e-mail (the files are on the reports page);
+    ``values=False`` for a reader whose roles hide stock values."""
     def tr(msgid: str) -> str:
         return label(msgid, locale)
 
-    value = sum((h.value for h in data.inventory), Decimal(0))
-    return "\n".join([title(data, locale),
-                      f"{tr('Postings')}: {sum(m.postings for m in data.movements)}",
-                      f"{tr('Inventory value')}: {value}"])
+    lines = [title(data, locale), f"{tr('Postings')}: {sum(m.postings for m in data.movements)}"]
+    if values:
+        lines.append(f"{tr('Inventory value')}: "
+                     f"{sum((h.value for h in data.inventory), Decimal(0))}")
+    return "\n".join(lines)
 
 
 def to_xlsx(data: ReportData, locale: str) -> bytes:

@@ -14,7 +14,8 @@ from cangliu.db.models.reports import REPORT_KINDS, Report
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.deliveries import enqueue_email
 from cangliu.services.notifications import notify
-from cangliu.services.reports.data import build, day_start, dump, load
+from cangliu.services.reports.archive import site_codes
+from cangliu.services.reports.data import build, day_start, dump, for_sites, load
 from cangliu.services.reports.files import KIND_LABELS, plain_text, title, to_pdf, to_xlsx
 from cangliu.services.reports.labels import DEFAULT_LOCALE
 from cangliu.services.reports.periods import check_kind, check_start, end_of, ended
@@ -113,14 +114,23 @@ def send_due(uow: UnitOfWork, today: date) -> int:
 
 
 def _send(session: Session, now: datetime, report: Report) -> None:
-    in_app, email = recipients(session, report.kind)
+    in_app, by_email = recipients(session, report.kind)
     period = str(report.period_start) + (
         "" if report.period_end == report.period_start else f" – {report.period_end}")
     link = f"/reports?kind={report.kind}#report-{report.id}"
     notify(session, now, in_app, kind="report", title=READY,
            params={"kind": KIND_LABELS[report.kind], "period": period}, link=link)
-    if email:
-        data = load(report.summary)
-        enqueue_email(session, now, to=email, subject=title(data, DEFAULT_LOCALE),
-                      text=plain_text(data, DEFAULT_LOCALE), dedupe=f"report:{report.id}",
-                      link=link)
+    # One e-mail per language and view: each reader gets the figures of the sites their roles
+    # cover, in their language, and the value only if their roles show values.
+    views: dict[tuple[str, tuple[str, ...] | None, bool], list[str]] = {}
+    for user, actor in by_email:
+        codes = site_codes(session, actor.sites("report.view"))
+        key = (user.locale or DEFAULT_LOCALE, None if codes is None else tuple(sorted(codes)),
+               actor.shows("valuation"))
+        views.setdefault(key, []).append(user.email)
+    data = load(report.summary)
+    for n, ((locale, sites, values), to) in enumerate(sorted(views.items(), key=repr)):
+        seen = for_sites(data, None if sites is None else frozenset(sites))
+        enqueue_email(session, now, to=to, subject=title(seen, locale),
+                      text=plain_text(seen, locale, values=values),
+                      dedupe=f"report:{report.id}" + (f":{n}" if n else ""), link=link)

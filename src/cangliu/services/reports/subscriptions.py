@@ -13,6 +13,7 @@ from cangliu.db.models.reports import ReportSubscription
 from cangliu.db.uow import UnitOfWork
 from cangliu.services.approvals.people import holders
 from cangliu.services.reports.periods import check_kind
+from cangliu.services.roles import actor_of
 
 CHANNELS = ("in_app", "email")
 
@@ -76,15 +77,21 @@ def unsubscribe(uow: UnitOfWork, actor: Actor, subscription_id: int) -> None:
         uow.commit()
 
 
-def recipients(session: Session, kind: str) -> tuple[list[int], list[str]]:
-    """Who gets a report of ``kind``: active users to notify in-app, e-mail addresses to write to
-    (subscribers by e-mail without an address are skipped)."""
+def recipients(session: Session, kind: str) -> tuple[list[int], list[tuple[AppUser, Actor]]]:
+    """Who gets a report of ``kind``: the users to notify in-app, and the users (with what their
+    roles let them see) to write to. Only active users whose roles still let them view reports;
+    subscribers by e-mail without an address are skipped."""
     by_channel: dict[str, set[int]] = {c: set() for c in CHANNELS}
     for user_id, role, channel in session.execute(
             select(ReportSubscription.user_id, ReportSubscription.role, ReportSubscription.channel)
             .where(ReportSubscription.kind == kind)):
         by_channel[channel] |= {user_id} if user_id is not None else set(holders(session, role, None))
-    active = set(session.scalars(select(AppUser.id).where(AppUser.active.is_(True))))
-    emails = session.scalars(select(AppUser.email).where(
-        AppUser.id.in_(by_channel["email"] & active), AppUser.email != "").order_by(AppUser.email))
-    return sorted(by_channel["in_app"] & active), list(emails)
+    readers = {}
+    for user in session.scalars(select(AppUser).where(
+            AppUser.id.in_(by_channel["in_app"] | by_channel["email"]), AppUser.active.is_(True))
+            .order_by(AppUser.id)):
+        actor = actor_of(session, user)
+        if actor.can("report.view"):
+            readers[user.id] = user, actor
+    return (sorted(by_channel["in_app"] & readers.keys()),
+            [readers[i] for i in sorted(by_channel["email"] & readers.keys()) if readers[i][0].email])

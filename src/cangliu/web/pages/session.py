@@ -1,6 +1,7 @@
 """Login (with its second step for two-step users), logout and language switch for the browser."""
 
 import time
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from cangliu.i18n import LOCALES
 from cangliu.services import auth, two_step
 from cangliu.web.deps import SESSION_KEY, DbDep, check_csrf, client_of
 from cangliu.web.pages.render import render
+from cangliu.web.problems import locale_of
 
 router = APIRouter(include_in_schema=False)
 PENDING = "login_pending"  # a login whose password was right and whose code is awaited
@@ -86,7 +88,8 @@ def _logged_in(request: Request, db: DbDep, actor: Actor, client: auth.Client,
     # Never keep a session id the browser brought along (session fixation): always a new one.
     previous = request.session.get(SESSION_KEY)
     session_id = auth.start_session(db.uow(), actor, client=client,
-                                    replaces=str(previous) if previous else None)
+                                    replaces=str(previous) if previous else None,
+                                    locale=locale_of(request))
     request.session.clear()
     request.session[SESSION_KEY] = session_id
     return RedirectResponse(_safe_next(next), status_code=303)
@@ -104,12 +107,17 @@ def logout(request: Request, db: DbDep, csrf_token: Annotated[str,
 
 
 @router.get("/lang/{locale}")
-def switch_language(locale: str, request: Request) -> RedirectResponse:
+def switch_language(locale: str, request: Request, db: DbDep) -> RedirectResponse:
     back = request.headers.get("referer") or "/stock"
     response = RedirectResponse(back if back.startswith(str(request.base_url)) else "/stock",
                                 status_code=303)
     if locale in LOCALES:
         response.set_cookie("lang", locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        session_id = request.session.get(SESSION_KEY)
+        if session_id:  # logged in: the user's language, for what is sent to them
+            with suppress(AuthenticationFailed):
+                actor = auth.actor_for_session(db.uow(), str(session_id))
+                auth.set_locale(db.uow(), actor.user_id, locale)
     return response
 
 
