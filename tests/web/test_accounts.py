@@ -125,6 +125,30 @@ def test_a_password_change_logs_out_everywhere_else_and_kills_the_tokens(browser
     assert len(_events(db, "password_changed")) == 1
 
 
+def test_guessing_the_current_password_to_change_it_is_throttled_like_a_login(browser, api, db):
+    csrf = _csrf(browser.get("/account").text)
+    for _ in range(5):
+        wrong = browser.post("/account/password", headers={"Accept-Language": "en"}, data={
+            "csrf_token": csrf, "current_password": "wrong-password-1",
+            "new_password": NEW_PASSWORD, "new_password_repeat": NEW_PASSWORD})
+        assert wrong.status_code == 422
+        assert '<span class="field-error">is not your current password</span>' in wrong.text
+    held = browser.post("/account/password", headers={"Accept-Language": "en"}, data={
+        "csrf_token": csrf, "current_password": PASSWORD, "new_password": NEW_PASSWORD,
+        "new_password_repeat": NEW_PASSWORD})
+    assert held.status_code == 429 and 800 < int(held.headers["Retry-After"]) <= 900
+    assert ('<span class="field-error">Too many failed logins: try again in 15 minutes</span>'
+            in held.text)
+    over_api = api.post("/api/v1/auth/password", json={"current_password": PASSWORD,
+                                                       "new_password": NEW_PASSWORD})
+    assert over_api.status_code == 429 and over_api.headers["Retry-After"]
+    assert [e.kind for e in _events(db) if e.kind.startswith("login_f")] == ["login_failed"] * 5
+    assert [e.detail for e in _events(db, "login_failed")] == ["password change"] * 5
+    assert _events(db, "password_changed") == []
+    with TestClient(browser.app) as fresh:
+        assert _log_in(fresh).status_code == 429  # the password, unchanged, is held too
+
+
 def test_password_change_over_the_api_refuses_a_short_password(api):
     short = api.post("/api/v1/auth/password", json={"current_password": PASSWORD,
                                                     "new_password": "short"},

@@ -94,6 +94,25 @@ def test_turning_it_off_on_the_account_page_needs_the_password_and_a_code(app, d
     login(app, "amy").close()  # the password alone logs in again
 
 
+def test_too_many_wrong_answers_on_the_account_page_are_told_next_to_the_form(app, db):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    _key, codes, _made = _turn_on(app)
+    with TestClient(app) as amy:
+        asked = amy.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/stock",
+                                         "csrf_token": csrf_of(amy.get("/login").text)})
+        amy.post("/login/code", data={"code": codes[0], "csrf_token": csrf_of(asked.text)})
+        csrf = csrf_of(amy.get("/account").text)
+        for _ in range(5):
+            wrong = amy.post("/account/two-step/recovery-codes",
+                             data={"csrf_token": csrf, "password": "wrong-password-1",
+                                   "code": codes[1]})
+            assert wrong.status_code == 422
+        held = amy.post("/account/two-step/off", data={"csrf_token": csrf, "password": PASSWORD,
+                                                       "code": codes[1]})
+        assert held.status_code == 429 and held.headers["Retry-After"]
+        assert '<p class="field-error">登录失败次数过多' in held.text and "两步登录已开启" in held.text
+
+
 def test_administrators_can_be_required_to_use_it(db, network):
     app = create_app(Settings(database_url=db.url, secret_key="test-secret",
                               two_step_for_admins=True), db=db)

@@ -345,17 +345,21 @@ def revoke_other_sessions(uow: UnitOfWork, actor: Actor, *, current: str | None,
 
 def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new_password: str,
                     keep_session: str | None, client: Client) -> None:
-    """A new password ends every other session and revokes every API token of the user."""
+    """A new password ends every other session and revokes every API token of the user. A wrong
+    current password is a failed login (logged and throttled), so that a stolen session cannot
+    guess the password faster than the login page could."""
     _check_policy("new_password", new_password)
     with uow:
         user = uow.session.get(AppUser, actor.user_id)
         if user is None:
             raise AuthenticationFailed("Please log in")
-        try:
-            _hasher.verify(user.password_hash, current_password)
-        except (VerifyMismatchError, InvalidHashError):
-            raise ValidationFailed.single("current_password", "is not your current password") from None
         now = uow.now()
+        _throttle(uow, now, user.username, client)
+        if not password_ok(user, current_password):
+            _log(uow.session, now, "login_failed", client, username=user.username,
+                 user_id=user.id, detail="password change")
+            uow.commit()
+            raise ValidationFailed.single("current_password", "is not your current password")
         user.password_hash = _hasher.hash(new_password)
         sessions = _revoke_sessions(uow, actor, keep=keep_session)
         tokens = uow.session.execute(update(ApiToken).where(

@@ -135,12 +135,17 @@ def revoke_other_sessions(request: Request, db: DbDep, actor: AnyUser) -> dict[s
     return {"revoked": count}
 
 
-@router.post("/password", status_code=204)
+@router.post("/password", status_code=204,
+             responses={429: {"description": "Too many wrong passwords; see Retry-After"}})
 def change_password(body: PasswordIn, request: Request, db: DbDep, actor: AnyUser) -> Response:
-    """Every other session ends and every API token (the calling one too) stops working."""
-    auth.change_password(db.uow(), actor, current_password=body.current_password,
-                         new_password=body.new_password, keep_session=_current(request),
-                         client=client_of(request))
+    """Every other session ends and every API token (the calling one too) stops working. A
+    wrong current password counts as a failed login."""
+    try:
+        auth.change_password(db.uow(), actor, current_password=body.current_password,
+                             new_password=body.new_password, keep_session=_current(request),
+                             client=client_of(request))
+    except auth.LoginThrottled as exc:
+        return throttled(request, exc)
     return Response(status_code=204)
 
 

@@ -57,6 +57,18 @@ def _errors(request: Request, exc: ValidationFailed) -> dict[str, str]:
     return {e.field: translate(locale, e.message, **e.params) for e in exc.errors}
 
 
+def _refused(request: Request, db: DbDep, actor: Actor, exc: ValidationFailed | auth.LoginThrottled,
+             *, field: str, **context: Any) -> HTMLResponse:
+    """The page again with the reason next to the form: a wrong answer (422), or too many of
+    them (429, the reason next to ``field``)."""
+    if isinstance(exc, ValidationFailed):
+        return _page(request, db, actor, status_code=422, errors=_errors(request, exc), **context)
+    response = _page(request, db, actor, status_code=429, **context, errors={
+        field: translate(locale_of(request), exc.message, **exc.params)})
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, db: DbDep, actor: AnyPageUser,
             done: str | None = None) -> HTMLResponse:
@@ -96,8 +108,8 @@ def change_password(request: Request, db: DbDep, actor: AnyPageUser,
         auth.change_password(db.uow(), actor, current_password=current_password,
                              new_password=new_password, keep_session=_sid(request),
                              client=client_of(request))
-    except ValidationFailed as exc:
-        return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
+    except (ValidationFailed, auth.LoginThrottled) as exc:
+        return _refused(request, db, actor, exc, field="current_password")
     return RedirectResponse("/account?done=password", status_code=303)
 
 
@@ -136,8 +148,8 @@ def renew_recovery_codes(request: Request, db: DbDep, actor: AnyPageUser,
     try:
         codes = two_step.renew_recovery_codes(db.uow(), actor, password=password, code=code,
                                               client=client_of(request))
-    except ValidationFailed as exc:
-        return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
+    except (ValidationFailed, auth.LoginThrottled) as exc:
+        return _refused(request, db, actor, exc, field="password")
     return _page(request, db, actor, recovery_codes=codes, message=NEW_CODES)
 
 
@@ -149,8 +161,8 @@ def two_step_off(request: Request, db: DbDep, actor: AnyPageUser,
     try:
         two_step.disable(db.uow(), actor, password=password, code=code,
                          client=client_of(request))
-    except ValidationFailed as exc:
-        return _page(request, db, actor, status_code=422, errors=_errors(request, exc))
+    except (ValidationFailed, auth.LoginThrottled) as exc:
+        return _refused(request, db, actor, exc, field="password")
     return RedirectResponse("/account?done=two_step_off", status_code=303)
 
 
