@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cangliu.core.documents import IllegalTransition
 from cangliu.core.errors import InsufficientStock, StaleVersion, ValidationFailed
@@ -398,3 +398,23 @@ def test_a_double_click_on_create_makes_one_document_with_one_number(db, meta, p
     with db.read() as s:
         assert list(s.scalars(select(model.number))) == [answer["number"]]
         assert s.scalar(select(NumberCounter.last).where(NumberCounter.doc_type == series)) == 1
+
+
+@pytest.mark.parametrize("creator", list(CREATORS.values())[:3], ids=list(CREATORS)[:3])
+def test_the_number_is_taken_once_the_order_is_checked(db, meta, partners, creator):
+    """The counter row stays locked until the commit: everything that looks things up or can
+    refuse the order comes before it, so others creating orders wait as little as possible."""
+    _model, _series, create = creator
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        sent.append(sql)
+    event.listen(db.writer, "before_cursor_execute", note)
+    try:
+        create(db, meta)
+    finally:
+        event.remove(db.writer, "before_cursor_execute", note)
+    taken = next(i for i, sql in enumerate(sent) if "number_counter" in sql)
+    checks = ("custom_field", "supplier_price", "customer_price", ".code IN", ".code =")
+    assert [sql for sql in sent[:taken] if "custom_field" in sql]  # the checks ran: before
+    assert not [sql for sql in sent[taken:] if any(c in sql for c in checks)]

@@ -151,8 +151,9 @@ RETURNS = StateTable("purchase order", {state: {"return": state} for state in (
 RETURN_KIND = replace(KIND, table=RETURNS)
 
 
-def _lines(uow: UnitOfWork, po_id: int, supplier: Supplier, lines: list[PurchaseLineIn]
+def _lines(uow: UnitOfWork, po_id: int | None, supplier: Supplier, lines: list[PurchaseLineIn]
            ) -> list[PurchaseLine]:
+    """The checked lines of order ``po_id`` (None: one still to be made, set it later)."""
     if not lines:
         raise ValidationFailed.single("lines", "must have at least one line")
     rows = []
@@ -176,15 +177,20 @@ def new_purchase(uow: UnitOfWork, meta: Meta, *, supplier: str, site: str,
     sup = _supplier(uow, supplier)
     site_row = md.site_by_code(uow.session, site)
     fx = _rate(currency, rate)
+    rows = _lines(uow, None, sup, lines)
+    values = custom_fields.stored(uow.session, "purchase_order", custom)
     now = uow.now()
+    # The number once the order is known to be good: its counter row stays locked until the
+    # commit, and others creating orders wait for it.
     po = PurchaseOrder(number=next_number(uow, "purchase_order", now.date()), state="draft",
                        supplier_id=sup.id, site_id=site_row.id, currency=currency, rate=fx,
                        expected_date=expected_date, reason=meta.reason,
-                       created_by=meta.actor.username, created_at=now, version=1,
-                       custom=custom_fields.stored(uow.session, "purchase_order", custom))
+                       created_by=meta.actor.username, created_at=now, version=1, custom=values)
     uow.session.add(po)
     uow.session.flush()
-    uow.session.add_all(_lines(uow, po.id, sup, lines))
+    for row in rows:
+        row.purchase_id = po.id
+    uow.session.add_all(rows)
     uow.session.flush()
     return po
 

@@ -132,8 +132,9 @@ def _lines(uow: UnitOfWork, so: SalesOrder) -> list[SalesLine]:
     return lines
 
 
-def _new_lines(uow: UnitOfWork, so_id: int, customer: Customer, lines: list[SalesLineIn]
+def _new_lines(uow: UnitOfWork, so_id: int | None, customer: Customer, lines: list[SalesLineIn]
                ) -> list[SalesLine]:
+    """The checked lines of order ``so_id`` (None: one still to be made, set it later)."""
     if not lines:
         raise ValidationFailed.single("lines", "must have at least one line")
     rows = []
@@ -160,15 +161,20 @@ def create_sale(uow: UnitOfWork, meta: Meta, *, customer: str, site: str,
         site_row = md.site_by_code(uow.session, site)
         fx = _rate(currency, rate)
         _check_channel(channel)
+        rows = _new_lines(uow, None, cust, lines)
+        values = custom_fields.stored(uow.session, "sales_order", custom)
         now = uow.now()
+        # The number once the order is known to be good: its counter row stays locked until
+        # the commit, and others creating orders wait for it.
         so = SalesOrder(number=next_number(uow, "sales_order", now.date()), state="draft",
                         customer_id=cust.id, site_id=site_row.id, channel=channel, currency=currency,
                         rate=fx, reason=meta.reason, created_by=meta.actor.username,
-                        created_at=now, version=1,
-                        custom=custom_fields.stored(uow.session, "sales_order", custom))
+                        created_at=now, version=1, custom=values)
         uow.session.add(so)
         uow.session.flush()
-        uow.session.add_all(_new_lines(uow, so.id, cust, lines))
+        for row in rows:
+            row.sales_id = so.id
+        uow.session.add_all(rows)
         uow.session.flush()
         return answer(uow, so)
 

@@ -97,7 +97,9 @@ def answer(uow: UnitOfWork, order: TransferOrder) -> Result:
     }
 
 
-def _new_lines(uow: UnitOfWork, order_id: int, lines: list[TransferLineIn]) -> list[TransferLine]:
+def _new_lines(uow: UnitOfWork, order_id: int | None, lines: list[TransferLineIn]
+               ) -> list[TransferLine]:
+    """The checked lines of transfer ``order_id`` (None: one still to be made, set it later)."""
     if not lines:
         raise ValidationFailed.single("lines", "must have at least one line")
     rows = []
@@ -127,18 +129,24 @@ def new_order(uow: UnitOfWork, meta: Meta, src: Location, dest: str, lines: list
     dst = md.site_by_code(uow.session, dest, field=f"{field}dest")
     if src.id == dst.id:
         raise ValidationFailed.single(f"{field}dest", "must differ from the source site")
+    try:
+        rows = _new_lines(uow, None, lines)
+    except ValidationFailed as exc:
+        raise ValidationFailed([replace(e, field=f"{field}{e.field}") for e in exc.errors]) from None
+    values = custom_fields.stored(uow.session, "transfer_order", custom)
     now = uow.now()
+    # The number once the order is known to be good: its counter row stays locked until the
+    # commit, and others creating transfers wait for it.
     order = TransferOrder(number=next_number(uow, "transfer", now.date()), state="draft",
                           source_site_id=src.id, dest_site_id=dst.id,
                           expected_arrival=expected_arrival, reason=meta.reason,
                           created_by=meta.actor.username, created_at=now, version=1,
-                          custom=custom_fields.stored(uow.session, "transfer_order", custom))
+                          custom=values)
     uow.session.add(order)
     uow.session.flush()
-    try:
-        uow.session.add_all(_new_lines(uow, order.id, lines))
-    except ValidationFailed as exc:
-        raise ValidationFailed([replace(e, field=f"{field}{e.field}") for e in exc.errors]) from None
+    for row in rows:
+        row.transfer_id = order.id
+    uow.session.add_all(rows)
     uow.session.flush()
     return order
 
