@@ -32,11 +32,11 @@ def secret(uow, amy, clock):  # noqa: F811
     offered = two_step.begin(uow(), amy)
     assert offered["uri"].startswith("otpauth://totp/Cangliu:amy?secret=" + offered["secret"])
     with pytest.raises(ValidationFailed) as refused:
-        two_step.confirm(uow(), amy, code="000000" if code_at(offered["secret"], clock) != "000000"
-                         else "111111")
+        two_step.confirm(uow(), amy, client=HOME,
+                         code="000000" if code_at(offered["secret"], clock) != "000000" else "111111")
     assert refused.value.errors[0].field == "code"
     assert two_step.status(uow(), amy)["enabled"] is False
-    codes = two_step.confirm(uow(), amy, code=code_at(offered["secret"], clock))
+    codes = two_step.confirm(uow(), amy, client=HOME, code=code_at(offered["secret"], clock))
     assert len(codes) == 10 and len(set(codes)) == 10
     assert two_step.status(uow(), amy) == {"enabled": True, "recovery_codes_left": 10}
     clock.advance(seconds=30)  # the code that turned it on is used up
@@ -66,7 +66,8 @@ def test_the_password_alone_no_longer_logs_in_and_a_code_is_good_once(uow, amy, 
     with uow() as u:
         kinds = u.session.scalars(select(SecurityEvent.kind).where(SecurityEvent.username == "amy")
                                   .order_by(SecurityEvent.id)).all()
-    assert kinds == ["login_failed", "login_ok", "login_failed", "login_ok", "login_failed"]
+    assert kinds == ["two_step_on", "login_failed", "login_ok", "login_failed", "login_ok",
+                     "login_failed"]
 
 
 def test_a_recovery_code_logs_in_once(uow, amy, secret):  # noqa: F811

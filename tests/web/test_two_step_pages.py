@@ -113,6 +113,34 @@ def test_too_many_wrong_answers_on_the_account_page_are_told_next_to_the_form(ap
         assert '<p class="field-error">登录失败次数过多' in held.text and "两步登录已开启" in held.text
 
 
+def test_an_administrator_turns_it_off_for_a_user_who_lost_the_phone(app, db, api):
+    auth.create_user(db.uow(), username="amy", password=PASSWORD)
+    _turn_on(app)
+    with login(app, "admin") as admin:
+        page = admin.get("/admin/users/amy").text
+        assert 'value="已开启"' in page and "/admin/users/amy/two-step/off" in page
+        assert "/admin/users/admin/two-step/off" not in admin.get("/admin/users/admin").text
+        done = admin.post("/admin/users/amy/two-step/off", data={"csrf_token": admin.csrf},
+                          follow_redirects=False)
+        assert done.headers["location"] == "/admin/users/amy?two_step_off=1"
+        page = admin.get(done.headers["location"]).text
+        assert "已关闭该用户的两步登录" in page and 'value="未开启"' in page
+        again = admin.post("/admin/users/amy/two-step/off", data={"csrf_token": admin.csrf})
+        assert again.status_code == 409 and "两步登录未开启" in again.text
+        log = admin.get("/security?kind=two_step_off").text
+        assert log.count('<tr class="event two_step_off">') == 1 and "关闭两步登录" in log
+        assert "by admin" in log and "开启两步登录" in admin.get("/security").text
+    with login(app, "amy") as amy:  # the password alone logs in again
+        assert "您的两步登录已被 admin 关闭" in amy.get("/inbox").text
+    _turn_on(app)
+    assert api.delete("/api/v1/users/amy/two-step").status_code == 204
+    assert api.delete("/api/v1/users/amy/two-step").status_code == 409
+    assert api.delete("/api/v1/users/admin/two-step").status_code == 409  # one's own: not here
+    assert api.delete("/api/v1/users/nobody/two-step").status_code == 404
+    with db.read() as s:
+        assert s.scalar(select(AppUser.totp_secret).where(AppUser.username == "amy")) is None
+
+
 def test_administrators_can_be_required_to_use_it(db, network):
     app = create_app(Settings(database_url=db.url, secret_key="test-secret",
                               two_step_for_admins=True), db=db)

@@ -35,8 +35,14 @@ ADDRESS_LIMIT = 20
 # of the same length would never be the one to end it, so there is none.
 SESSION_MAX = timedelta(hours=12)
 SEEN_EVERY = timedelta(minutes=1)  # last_seen_at / last_used_at are refreshed at most this often
-KINDS = ("login_ok", "login_failed", "login_throttled", "logout", "session_revoked",
-         "password_changed", "token_created", "token_revoked", "access_denied")
+# Security events: kind → what the log page calls it (an English msgid).
+KINDS = {"login_ok": "Logged in", "login_failed": "Failed login",
+         "login_throttled": "Login throttled", "logout": "Logged out",
+         "session_revoked": "Session ended", "password_changed": "Password changed",
+         "password_reset": "Password reset", "two_step_on": "Two-step login turned on",
+         "two_step_off": "Two-step login turned off",
+         "two_step_codes": "New recovery codes", "token_created": "Token created",
+         "token_revoked": "Token revoked", "access_denied": "Access denied"}
 _hasher = PasswordHasher()
 # Verifying against a dummy hash for unknown users keeps the timing of a failed login the same.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -78,6 +84,12 @@ def _log(session: Session, at: datetime, kind: str, client: Client, *, username:
     session.execute(insert(SecurityEvent).values(
         at=at, kind=kind, username=username[:64], user_id=user_id, address=client.address[:64],
         user_agent=client.user_agent[:200], detail=detail[:200]))
+
+
+def note(uow: UnitOfWork, kind: str, client: Client, user: AppUser, detail: str = "") -> None:
+    """Log an event of ``user`` inside the caller's transaction."""
+    _log(uow.session, uow.now(), kind, client, username=user.username, user_id=user.id,
+         detail=detail)
 
 
 def record_event(uow: UnitOfWork, kind: str, client: Client, *, username: str = "",
@@ -390,6 +402,15 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
          detail=f"by {actor.username}; {sessions} sessions and {tokens} tokens revoked")
     _tell(uow.session, now, user.id, "Your password was reset by {user}. If you did not ask for "
           "it, tell your administrator at once.", client, user=actor.username)
+
+
+def turn_off_two_step(uow: UnitOfWork, actor: Actor, *, user: AppUser, client: Client) -> None:
+    """Inside the caller's transaction: an administrator turns ``user``'s two-step login off."""
+    now = uow.now()
+    two_step.remove(user)
+    note(uow, "two_step_off", client, user, detail=f"by {actor.username}")
+    _tell(uow.session, now, user.id, "Your two-step login was turned off by {user}. If you did "
+          "not ask for it, tell your administrator at once.", client, user=actor.username)
 
 
 def _tell(session: Session, now: datetime, user_id: int, title: str, client: Client,

@@ -100,9 +100,11 @@ def _new_recovery_codes(user: AppUser) -> list[str]:
     return codes
 
 
-def confirm(uow: UnitOfWork, actor: Actor, *, code: str) -> list[str]:
+def confirm(uow: UnitOfWork, actor: Actor, *, code: str, client: "Client") -> list[str]:
     """Turn two-step login on with a code made from the pending secret; answers the recovery
     codes (shown once: only their hashes are kept)."""
+    from cangliu.services import auth
+
     with uow:
         user = _user(uow, actor)
         if user.totp_pending is None:
@@ -113,6 +115,7 @@ def confirm(uow: UnitOfWork, actor: Actor, *, code: str) -> list[str]:
                                           "phone's clock and try the next code")
         user.totp_secret, user.totp_pending, user.totp_step = user.totp_pending, None, step
         codes = _new_recovery_codes(user)
+        auth.note(uow, "two_step_on", client, user)
         uow.commit()
         return codes
 
@@ -144,6 +147,7 @@ def disable(uow: UnitOfWork, actor: Actor, *, password: str, code: str,
             raise Conflict("Two-step login is not on")
         auth.confirm_identity(uow, user, password=password, code=code, client=client)
         remove(user)
+        auth.note(uow, "two_step_off", client, user)
         uow.commit()
 
 
@@ -158,6 +162,7 @@ def renew_recovery_codes(uow: UnitOfWork, actor: Actor, *, password: str, code: 
             raise Conflict("Two-step login is not on")
         auth.confirm_identity(uow, user, password=password, code=code, client=client)
         codes = _new_recovery_codes(user)
+        auth.note(uow, "two_step_codes", client, user)
         uow.commit()
         return codes
 

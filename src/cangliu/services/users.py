@@ -27,7 +27,8 @@ class NotAllowed(DomainError):
 
 def _user_out(user: AppUser, role_codes: Sequence[str]) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "active": user.active,
-            "is_admin": user.is_admin, "created_at": user.created_at, "roles": list(role_codes)}
+            "is_admin": user.is_admin, "two_step": user.totp_secret is not None,
+            "created_at": user.created_at, "roles": list(role_codes)}
 
 
 def _role_codes(session: Session, user_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -114,6 +115,22 @@ def reset_password(uow: UnitOfWork, actor: Actor, username: str, *, new_password
             raise ValidationFailed.single("new_password", "change your own password on your "
                                           "account page")
         auth.reset_password(uow, actor, user=user, new_password=new_password, client=client)
+        uow.commit()
+
+
+def turn_off_two_step(uow: UnitOfWork, actor: Actor, username: str, *,
+                      client: auth.Client) -> None:
+    """For a user who lost the phone with their authenticator app: their password alone logs
+    them in again, and they can set two-step login up anew. Your own is turned off on your
+    account page, with your password and a code."""
+    with uow:
+        user = _user(uow.session, username)
+        _may_change(actor, user)
+        if user.id == actor.user_id:
+            raise Conflict("Turn your own two-step login off on your account page")
+        if user.totp_secret is None:
+            raise Conflict("Two-step login is not on")
+        auth.turn_off_two_step(uow, actor, user=user, client=client)
         uow.commit()
 
 

@@ -145,6 +145,14 @@ def reset_password(username: str, body: PasswordReset, request: Request, db: DbD
     return Response(status_code=204)
 
 
+@router.delete("/users/{username}/two-step", status_code=204)
+def turn_off_two_step(username: str, request: Request, db: DbDep, actor: Editor) -> Response:
+    """Turn another user's two-step login off (they lost the phone with the app): their
+    password alone logs them in until they set it up again. 409 when it is not on."""
+    users.turn_off_two_step(db.uow(), actor, username, client=client_of(request))
+    return Response(status_code=204)
+
+
 @router.put("/users/{username}/assignments")
 def set_assignments(username: str, body: AssignmentsIn, db: DbDep, actor: Editor
                     ) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def confirm_two_step(request: Request, db: DbDep, actor: AnyPageUser,
     """On: the recovery codes are rendered once, on this response only."""
     check_csrf(request, csrf_token, actor)
     try:
-        codes = two_step.confirm(db.uow(), actor, code=code)
+        codes = two_step.confirm(db.uow(), actor, code=code, client=client_of(request))
     except ValidationFailed as exc:
         return _page(request, db, actor, status_code=422, errors=_errors(request, exc),
                      setup=_setup(two_step.pending(db.uow(), actor)))

@@ -255,6 +255,19 @@ async def reset_password(username: str, request: Request, db: DbDep, actor: CanE
     return RedirectResponse(f"/admin/users/{username}?password_reset=1", status_code=303)
 
 
+@router.post("/admin/users/{username}/two-step/off", response_model=None)
+async def turn_off_two_step(username: str, request: Request, db: DbDep, actor: CanEdit
+                            ) -> HTMLResponse | RedirectResponse:
+    """For a user who lost the phone with their authenticator app."""
+    await _posted(request, actor)
+    try:
+        users.turn_off_two_step(db.uow(), actor, username, client=client_of(request))
+    except DomainError as exc:
+        return _user_form(request, db, actor, username, status_code=exc.status,
+                          errors=field_errors(locale_of(request), exc))
+    return RedirectResponse(f"/admin/users/{username}?two_step_off=1", status_code=303)
+
+
 def _assignment_values(form: FormData) -> list[dict[str, Any]]:
     """The rows of the assignment table, in order; a row without a role is an empty new row."""
     rows = sorted(int(m.group(1)) for key in form if (m := ROW.fullmatch(key)))
