@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cangliu.core.errors import AuthenticationFailed, ValidationFailed
-from cangliu.db.models import SecurityEvent, UserSession
+from cangliu.db.models import AppUser, SecurityEvent, UserSession
 from cangliu.services import auth, notifications
 from cangliu.services.auth import Client, LoginThrottled
 from tests.conftest import PASSWORD
@@ -66,6 +66,33 @@ def test_a_password_shorter_than_12_characters_is_refused(db, admin):
                              keep_session=None, client=HOME)
     assert err.value.errors[0].field == "new_password"
     assert auth.authenticate(db.uow(), username="admin", password=PASSWORD) == admin
+
+
+GUESSABLE = "is too easy to guess (a common password, a pattern or your name): choose another"
+
+
+@pytest.mark.parametrize("password", ["password1234", "1qaz2wsx3edc", "woaini520520",
+                                      "Password@123", "aaaaaaaaaaaa", "cangliu123456"])
+def test_a_common_or_patterned_password_is_refused_whatever_its_length(db, admin, password):
+    with pytest.raises(ValidationFailed) as err:
+        auth.create_user(db.uow(), username="clerk", password=password)
+    assert (err.value.errors[0].field, err.value.errors[0].message) == ("password", GUESSABLE)
+    with pytest.raises(ValidationFailed) as err:
+        auth.change_password(db.uow(), admin, current_password=PASSWORD, new_password=password,
+                             keep_session=None, client=HOME)
+    assert (err.value.errors[0].field, err.value.errors[0].message) == ("new_password", GUESSABLE)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AppUser)) == 1  # nothing was written
+    assert auth.authenticate(db.uow(), username="admin", password=PASSWORD) == admin
+
+
+def test_a_password_made_of_the_users_own_name_is_refused(db, admin):
+    with pytest.raises(ValidationFailed) as err:
+        auth.create_user(db.uow(), username="wangxiaoming", password="wangxiaoming88")
+    assert err.value.errors[0].message == GUESSABLE
+    auth.create_user(db.uow(), username="li", password="wangxiaoming88")  # someone else's: fine
+    long = "The quick brown fox jumps over the lazy dog near warehouse 7 on Wensan Road, Hangzhou"
+    auth.create_user(db.uow(), username="long", password=long)  # its first 72 are judged
 
 
 def test_every_login_attempt_is_logged_with_its_address(db, admin):

@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from zxcvbn import zxcvbn
 
 from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
@@ -26,6 +27,7 @@ from cangliu.services import roles, two_step
 from cangliu.services.notifications import notify
 
 MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score (0–4): 3 is "safely unguessable", 10^8 guesses or more
 MAX_TOKEN_DAYS = 365
 # Throttling: this many failures in the window, per username or per address, blocks further tries.
 WINDOW = timedelta(minutes=15)
@@ -74,9 +76,16 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _check_policy(field: str, password: str) -> None:
+def _check_policy(field: str, password: str, *, names: tuple[str, ...] = ()) -> None:
+    """At least MIN_PASSWORD characters, and not easy to guess (ASVS 2.1.7): zxcvbn's estimate
+    refuses the common and breached passwords of its lists, keyboard patterns, repetitions and
+    the user's own ``names``. No rules about which kinds of characters (ASVS 2.1.9)."""
     if len(password) < MIN_PASSWORD:
         raise ValidationFailed.single(field, "must be at least {n} characters", n=MIN_PASSWORD)
+    # Its estimate takes longer the longer the password: it reads 72 characters at most.
+    if zxcvbn(password[:72], user_inputs=[*names, "cangliu"])["score"] < MIN_STRENGTH:
+        raise ValidationFailed.single(field, "is too easy to guess (a common password, a pattern "
+                                      "or your name): choose another")
 
 
 def _log(session: Session, at: datetime, kind: str, client: Client, *, username: str = "",
@@ -103,7 +112,7 @@ def record_event(uow: UnitOfWork, kind: str, client: Client, *, username: str = 
 
 def create_user(uow: UnitOfWork, *, username: str, password: str, display_name: str = "",
                 is_admin: bool = False) -> Actor:
-    _check_policy("password", password)
+    _check_policy("password", password, names=(username, display_name))
     with uow:
         if uow.session.scalar(select(AppUser.id).where(AppUser.username == username)):
             raise Conflict("User {username} already exists", username=username)
@@ -360,7 +369,7 @@ def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new
     """A new password ends every other session and revokes every API token of the user. A wrong
     current password is a failed login (logged and throttled), so that a stolen session cannot
     guess the password faster than the login page could."""
-    _check_policy("new_password", new_password)
+    _check_policy("new_password", new_password, names=(actor.username,))
     with uow:
         user = uow.session.get(AppUser, actor.user_id)
         if user is None:
@@ -388,7 +397,7 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
                    client: Client) -> None:
     """Inside the caller's transaction: an administrator sets ``user``'s password (forgotten,
     or a new starter's first one). Every session and API token of the user ends."""
-    _check_policy("new_password", new_password)
+    _check_policy("new_password", new_password, names=(user.username, user.display_name))
     now = uow.now()
     user.password_hash = _hasher.hash(new_password)
     two_step.remove(user)  # for someone who lost the phone too: they can turn it on again
