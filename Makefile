@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint serve i18n clean
+.PHONY: run test lint serve i18n clean sbom
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The software bill of materials of a server install: dist/sbom.cdx.json (CycloneDX).
+sbom: $(BIN)/.installed
+	.ci/sbom
 
 # Messages are English msgids: gettext in templates, and the message argument of domain errors.
 I18N_KEYWORDS := -k single:2 -k FieldError:2 -k NotFound -k Conflict -k AuthenticationFailed \
