@@ -81,7 +81,7 @@ def test_the_sku_list_offers_custom_columns_a_filter_and_exports_them(browser, d
                                                  "custom": {"color": "blue"}})
     page = browser.get("/md/skus")
     assert 'data-column="color"' in page.text and 'data-custom-column="color"' in page.text
-    assert "<td x-show=\"shown.includes('color')\" style=\"display:none\">蓝</td>" in page.text
+    assert "<td x-show=\"shown.includes('color')\" x-cloak>蓝</td>" in page.text
     filtered = browser.get("/md/skus", params={"cf": "color", "cv": "blue"})
     assert "B-1" in filtered.text and "SKU-KG" not in filtered.text
     exported = browser.get("/md/skus", params={"format": "csv", "cf": "color", "cv": "blue"},

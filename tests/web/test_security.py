@@ -155,6 +155,19 @@ def test_no_page_carries_an_inline_script_or_event_handler():
     assert found == [], found
 
 
+INLINE_STYLE = re.compile(r"""\sstyle\s*=|<style[\s>]""", re.I)
+
+
+def test_no_page_carries_an_inline_style():
+    """Style sheets come from our own files only: classes in static/*.css, and what must be
+    computed (a bar's width, the fields changed meanwhile) is set by static/js/page.js."""
+    assert next(d for d in APP_CSP.split("; ") if d.startswith("style-src")) == "style-src 'self'"
+    found = [f"{path.relative_to(TEMPLATES)}: {m.group(0)!r}"
+             for path in sorted(TEMPLATES.rglob("*.html"))
+             for m in INLINE_STYLE.finditer(path.read_text(encoding="utf-8"))]
+    assert found == [], found
+
+
 # --- cookies and TLS ---------------------------------------------------------------------------
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(anon):

@@ -88,7 +88,7 @@ def test_page_shows_rates_turnaround_open_tickets_and_definitions(browser, units
     assert page.status_code == 200
     text = page.text
     assert "Failure analysis" in text and "Sales region" in text and "华东" in text
-    assert "100.0%" in text and "66.7%" in text and "width:50.0%" in text
+    assert "100.0%" in text and "66.7%" in text and 'data-width="50.0"' in text
     assert "RP-2" in text and "Definitions" in text and "format=csv" in text
     bad = browser.get("/serials/analytics", params={"by": "colour", "since": "soon"})
     assert bad.status_code == 200 and "by: must be one of" in bad.text

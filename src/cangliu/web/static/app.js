@@ -8,7 +8,7 @@ function drawSkuChart() {
   if (!data.sites.length) { el.remove(); return; }
   const chart = echarts.init(el);
   chart.setOption({
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", renderMode: "richText" },  // drawn, not HTML with inline styles (CSP)
     legend: { data: [labels.available, labels.reserved] },
     xAxis: { type: "category", data: data.sites },
     yAxis: { type: "value" },

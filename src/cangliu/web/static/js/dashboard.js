@@ -14,7 +14,7 @@
 
   function trend(d, label) {
     return {
-      tooltip: {trigger: "axis"}, grid: {left: 60, right: 20, top: 20, bottom: 30},
+      tooltip: {trigger: "axis", renderMode: "richText"}, grid: {left: 60, right: 20, top: 20, bottom: 30},
       xAxis: {type: "category", data: (d.trend || []).map(function (p) { return p.period; })},
       yAxis: {type: "value", scale: true},
       series: [{name: label, type: "line", smooth: true, connectNulls: false,
@@ -25,7 +25,7 @@
   function drill(d, label) {
     var rows = d.drill || [];
     return {
-      tooltip: {trigger: "axis"}, grid: {left: 60, right: 20, top: 20, bottom: 40},
+      tooltip: {trigger: "axis", renderMode: "richText"}, grid: {left: 60, right: 20, top: 20, bottom: 40},
       xAxis: {type: "category", data: rows.map(function (r) { return r.key; })},
       yAxis: {type: "value"},
       series: [{name: label, type: "bar", data: rows.map(function (r) { return num(r.value); })}]
@@ -41,7 +41,7 @@
     });
     var width = Math.max.apply(null, [1].concat(Object.keys(cols).map(function (k) { return cols[k] + 1; })));
     return {
-      tooltip: {formatter: function (p) { return p.data.name + ": " + (p.data.value[2] === null ? "—" : p.data.value[2] + "%"); }},
+      tooltip: {renderMode: "richText", formatter: function (p) { return p.data.name + ": " + (p.data.value[2] === null ? "—" : p.data.value[2] + "%"); }},
       grid: {left: 120, right: 20, top: 20, bottom: 60},
       xAxis: {type: "category", data: Array.from({length: width}, function (_, i) { return i + 1; })},
       yAxis: {type: "category", data: zones},

@@ -6,6 +6,9 @@
 //   data-print-on-load on <body>: open the print dialog once the page has loaded
 //   data-click-on-load on a button: click it once the page is ready (e.g. a preview)
 //   data-back          on a link: go back one page
+//   data-width=P       on an element: its width is P% (a bar of a chart drawn in HTML)
+//   data-conflict-fields='["f", …]' on a stale save's notice: mark the form's labels of those
+//                      fields (pages carry no inline styles either)
 // It also registers the Alpine.js components whose logic is more than an expression (the
 // vendored Alpine is its CSP build, which evaluates expressions without eval); it must load
 // before Alpine so that its alpine:init listener is in place.
@@ -35,7 +38,20 @@
     if (e.target.matches("[data-autosubmit]") && e.target.form) e.target.form.submit();
   });
 
+  const dress = (root) => {
+    for (const bar of root.querySelectorAll("[data-width]")) bar.style.width = `${Number(bar.dataset.width)}%`;
+    for (const notice of root.querySelectorAll("[data-conflict-fields]")) {
+      for (const name of JSON.parse(notice.dataset.conflictFields)) {
+        for (const field of document.querySelectorAll(`form [name="${CSS.escape(name)}"]`)) {
+          field.closest("label")?.classList.add("conflict-changed");
+        }
+      }
+    }
+  };
+  document.addEventListener("htmx:load", (e) => dress(e.target));
+
   document.addEventListener("DOMContentLoaded", () => {
+    dress(document);
     for (const button of document.querySelectorAll("[data-click-on-load]")) button.click();
   });
   window.addEventListener("load", () => {
