@@ -1,13 +1,15 @@
 """Accounts: password policy, throttled logins, server-side sessions, API tokens, the security log."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from cangliu.core.errors import AuthenticationFailed, ValidationFailed
-from cangliu.db.models import AppUser, SecurityEvent, UserSession
-from cangliu.services import auth, notifications
+from cangliu.db.models import AppUser, Delivery, Notification, SecurityEvent, UserSession
+from cangliu.services import auth, notifications, users
+from cangliu.services.alerts import subscriptions
 from cangliu.services.auth import Client, LoginThrottled
 from tests.conftest import PASSWORD
 
@@ -267,3 +269,33 @@ def test_the_security_log_pages_newest_first_with_filters(uow, clock, db, admin)
         none, _ = auth.security_events(s, kind="logout")
     assert [e["username"] for e in page + rest] == ["user0", "user1", "user0", "user1", "user0"]
     assert end is None and len(user1) == 2 and none == []
+
+
+def test_changes_to_how_one_logs_in_are_told_by_e_mail_too_in_ones_language(db, admin):
+    def mails() -> list[tuple[list[str], str, str]]:
+        with db.read() as s:
+            sent = [json.loads(p) for p in s.scalars(select(Delivery.payload).where(
+                Delivery.kind == "email").order_by(Delivery.id))]
+        return [(m["to"], m["subject"], m["text"]) for m in sent]
+
+    li = auth.create_user(db.uow(), username="li", password=PASSWORD)
+    subscriptions.set_email(db.uow(), li, "li@example.com", client=HOME)
+    users.reset_password(db.uow(), admin, "li", new_password="a-new-long-password", client=HOME)
+    auth.set_locale(db.uow(), admin.user_id, "en")
+    auth.change_password(db.uow(), admin, current_password=PASSWORD,  # no address yet: inbox only
+                         new_password="a-new-long-password", keep_session=None, client=HOME)
+    subscriptions.set_email(db.uow(), admin, "boss@example.com", client=HOME)
+    subscriptions.set_email(db.uow(), admin, "boss@example.com", client=HOME)  # the same: nothing
+    subscriptions.set_email(db.uow(), admin, "new-boss@example.com", client=ELSEWHERE)
+    assert mails() == [
+        (["li@example.com"], "仓流：您的登录方式有变更",
+         "您的密码已被 admin 重置。如果您没有提出重置，请立即告知管理员。"),
+        (["boss@example.com"], "Cangliu: a change to how you log in",  # the old address
+         "The e-mail address of your Cangliu account was changed from 10.0.0.2. If this was not "
+         "you, tell your administrator at once."),
+    ]
+    with db.read() as s:
+        told = s.scalars(select(func.count()).select_from(Notification).where(
+            Notification.user_id == admin.user_id,
+            Notification.kind == "security")).one()
+    assert told == 2  # the password change and the changed address

@@ -229,7 +229,7 @@ def test_an_administrator_resets_a_password_and_the_old_logins_end(db, network, 
     inbox = TestClient(app).get("/api/v1/notifications", headers={
         "Authorization": f"Bearer {login.json()['access_token']}"}).json()["items"]
     assert [n["kind"] for n in inbox] == ["security"]
-    assert inbox[0]["title"] == "你的密码已被 admin 重置。如果你没有提出重置，请立即告知管理员。"
+    assert inbox[0]["title"] == "您的密码已被 admin 重置。如果您没有提出重置，请立即告知管理员。"
     mismatch = browser.post("/admin/users/zhou/password", data={
         "csrf_token": browser.csrf, "new_password": new + "1", "new_password_again": new})
     assert mismatch.status_code == 422 and "new_password_again" in mismatch.text

@@ -23,10 +23,14 @@ from cangliu.core.errors import AuthenticationFailed, Conflict, DomainError, Not
 from cangliu.core.permissions import Actor
 from cangliu.db.models import ApiToken, AppUser, SecurityEvent, Setting, UserSession
 from cangliu.db.uow import UnitOfWork
+from cangliu.i18n import DEFAULT as DEFAULT_LOCALE
+from cangliu.i18n import translate
 from cangliu.services import roles, two_step
+from cangliu.services.deliveries import enqueue_email
 from cangliu.services.notifications import notify
 
 MIN_PASSWORD = 12
+SECURITY_SUBJECT = "Cangliu: a change to how you log in"
 MIN_STRENGTH = 3  # zxcvbn's score (0–4): 3 is "safely unguessable", 10^8 guesses or more
 MAX_TOKEN_DAYS = 365
 # Throttling: this many failures in the window, per username or per address, blocks further tries.
@@ -388,7 +392,7 @@ def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new
             .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
         _log(uow.session, now, "password_changed", client, username=actor.username,
              user_id=actor.user_id, detail=f"{sessions} sessions and {tokens} tokens revoked")
-        _tell(uow.session, now, user.id, "Your password was changed from {address}. If this was "
+        tell(uow.session, now, user.id, "Your password was changed from {address}. If this was "
               "not you, tell your administrator at once.", client)
         uow.commit()
 
@@ -409,7 +413,7 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
         .values(revoked_at=now)).rowcount  # type: ignore[attr-defined]
     _log(uow.session, now, "password_reset", client, username=user.username, user_id=user.id,
          detail=f"by {actor.username}; {sessions} sessions and {tokens} tokens revoked")
-    _tell(uow.session, now, user.id, "Your password was reset by {user}. If you did not ask for "
+    tell(uow.session, now, user.id, "Your password was reset by {user}. If you did not ask for "
           "it, tell your administrator at once.", client, user=actor.username)
 
 
@@ -418,16 +422,29 @@ def turn_off_two_step(uow: UnitOfWork, actor: Actor, *, user: AppUser, client: C
     now = uow.now()
     two_step.remove(user)
     note(uow, "two_step_off", client, user, detail=f"by {actor.username}")
-    _tell(uow.session, now, user.id, "Your two-step login was turned off by {user}. If you did "
+    tell(uow.session, now, user.id, "Your two-step login was turned off by {user}. If you did "
           "not ask for it, tell your administrator at once.", client, user=actor.username)
 
 
-def _tell(session: Session, now: datetime, user_id: int, title: str, client: Client,
+def tell(session: Session, now: datetime, user_id: int, title: str, client: Client,
           **params: str) -> None:
-    """A message in the user's inbox about a change to how they log in (ASVS 2.2.3), so that a
-    change they did not make does not go unnoticed."""
-    notify(session, now, [user_id], kind="security", title=title,
-           params={"address": client.address or "?", **params}, link="/account")
+    """A message about a change to how the user logs in (ASVS 2.2.3), so that a change they did
+    not make does not go unnoticed: in their inbox, and by e-mail (in their language) when
+    they gave an address."""
+    values = {"address": client.address or "?", **params}
+    notify(session, now, [user_id], kind="security", title=title, params=values, link="/account")
+    user = session.get(AppUser, user_id)
+    if user is not None and user.email:
+        tell_by_email(session, now, user.email, user.locale, title, values)
+
+
+def tell_by_email(session: Session, now: datetime, to: str, locale: str | None, title: str,
+                  values: dict[str, str]) -> None:
+    """Queue a security notice to one address (through the delivery queue, retried)."""
+    locale = locale or DEFAULT_LOCALE
+    enqueue_email(session, now, to=[to], subject=translate(locale, SECURITY_SUBJECT),
+                  text=translate(locale, title, **values), link="/account",
+                  dedupe=f"security:{secrets.token_hex(8)}")
 
 
 # --- API tokens ---------------------------------------------------------------------------------

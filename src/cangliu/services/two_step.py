@@ -116,6 +116,9 @@ def confirm(uow: UnitOfWork, actor: Actor, *, code: str, client: "Client") -> li
         user.totp_secret, user.totp_pending, user.totp_step = user.totp_pending, None, step
         codes = _new_recovery_codes(user)
         auth.note(uow, "two_step_on", client, user)
+        auth.tell(uow.session, uow.now(), user.id,
+                  "Two-step login was turned on for your account from {address}. If this was not "
+                  "you, tell your administrator at once.", client)
         uow.commit()
         return codes
 
@@ -148,6 +151,9 @@ def disable(uow: UnitOfWork, actor: Actor, *, password: str, code: str,
         auth.confirm_identity(uow, user, password=password, code=code, client=client)
         remove(user)
         auth.note(uow, "two_step_off", client, user)
+        auth.tell(uow.session, uow.now(), user.id,
+                  "Two-step login was turned off for your account from {address}. If this was not "
+                  "you, tell your administrator at once.", client)
         uow.commit()
 
 
@@ -163,6 +169,9 @@ def renew_recovery_codes(uow: UnitOfWork, actor: Actor, *, password: str, code: 
         auth.confirm_identity(uow, user, password=password, code=code, client=client)
         codes = _new_recovery_codes(user)
         auth.note(uow, "two_step_codes", client, user)
+        auth.tell(uow.session, uow.now(), user.id,
+                  "New recovery codes were made for your account from {address}: the old ones no "
+                  "longer work. If this was not you, tell your administrator at once.", client)
         uow.commit()
         return codes
 

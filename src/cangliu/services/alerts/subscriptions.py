@@ -12,7 +12,10 @@ from cangliu.core.errors import Conflict, NotFound, ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import AlertRule, AlertSubscription, AppUser, Role
 from cangliu.db.uow import UnitOfWork
+from cangliu.services import auth
 from cangliu.services.alerts.lifecycle import NotPermitted
+from cangliu.services.auth import Client
+from cangliu.services.notifications import notify
 
 CHANNELS: Final = ("in_app", "email")
 EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -91,8 +94,9 @@ def unsubscribe(uow: UnitOfWork, actor: Actor, subscription_id: int) -> None:
         uow.commit()
 
 
-def set_email(uow: UnitOfWork, actor: Actor, email: str) -> str:
-    """The address the actor's e-mail subscriptions go to (empty: none)."""
+def set_email(uow: UnitOfWork, actor: Actor, email: str, *, client: Client) -> str:
+    """The address the actor's e-mails go to (subscriptions, security notices; empty: none).
+    The address it replaces is told, so that a changed address does not go unnoticed."""
     email = email.strip()
     if email and (len(email) > 200 or not EMAIL.match(email)):
         raise ValidationFailed.single("email", "is not an e-mail address")
@@ -100,7 +104,15 @@ def set_email(uow: UnitOfWork, actor: Actor, email: str) -> str:
         user = uow.session.get(AppUser, actor.user_id)
         if user is None:
             raise NotFound("User {username} not found", username=actor.username)
-        user.email = email
+        before, user.email = user.email, email
+        if before and before != email:
+            now = uow.now()
+            notice = ("The e-mail address of your Cangliu account was changed from {address}. "
+                      "If this was not you, tell your administrator at once.")
+            notify(uow.session, now, [user.id], kind="security", title=notice,
+                   params={"address": client.address or "?"}, link="/alerts/subscriptions")
+            auth.tell_by_email(uow.session, now, before, user.locale, notice,
+                               {"address": client.address or "?"})
         uow.commit()
     return email
 

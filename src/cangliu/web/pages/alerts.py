@@ -14,7 +14,7 @@ from cangliu.db.models.events import ALERT_STATES, SEVERITIES
 from cangliu.db.uow import Database
 from cangliu.i18n import translate
 from cangliu.services.alerts import lifecycle, queries, rules, subscriptions
-from cangliu.web.deps import AnyPageUser, DbDep, check_csrf, page_permit
+from cangliu.web.deps import AnyPageUser, DbDep, check_csrf, client_of, page_permit
 from cangliu.web.export import answer, wants_export
 from cangliu.web.pages.alert_rules import KIND_LABELS, SEVERITY_LABELS
 from cangliu.web.pages.alert_rules import router as rules_router
@@ -131,7 +131,7 @@ async def subscriptions_act(action: str, request: Request, db: DbDep, actor: Any
         elif action == "remove" and value["id"].isdigit():
             subscriptions.unsubscribe(db.uow(), actor, int(value["id"]))
         elif action == "email":
-            subscriptions.set_email(db.uow(), actor, value["email"])
+            subscriptions.set_email(db.uow(), actor, value["email"], client=client_of(request))
         else:
             raise NotFound("Page not found")
     except DomainError as exc:
