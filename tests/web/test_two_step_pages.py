@@ -76,14 +76,19 @@ def test_the_api_login_asks_for_the_code_and_takes_it(app, db, anon):
     assert given.status_code == 200 and given.json()["access_token"]
 
 
+def _log_in_with(amy: TestClient, code: str) -> str:
+    """Amy logs in with her password and ``code``; answers her account page's CSRF token."""
+    asked = amy.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/stock",
+                                     "csrf_token": csrf_of(amy.get("/login").text)})
+    amy.post("/login/code", data={"code": code, "csrf_token": csrf_of(asked.text)})
+    return csrf_of(amy.get("/account").text)
+
+
 def test_turning_it_off_on_the_account_page_needs_the_password_and_a_code(app, db):
     auth.create_user(db.uow(), username="amy", password=PASSWORD)
     _key, codes, _made = _turn_on(app)
     with TestClient(app) as amy:
-        asked = amy.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/stock",
-                                         "csrf_token": csrf_of(amy.get("/login").text)})
-        amy.post("/login/code", data={"code": codes[0], "csrf_token": csrf_of(asked.text)})
-        csrf = csrf_of(amy.get("/account").text)
+        csrf = _log_in_with(amy, codes[0])
         refused = amy.post("/account/two-step/off", data={"csrf_token": csrf, "password": PASSWORD,
                                                           "code": codes[0]})  # used already
         assert refused.status_code == 422 and "两步登录已开启" in refused.text
@@ -98,10 +103,7 @@ def test_too_many_wrong_answers_on_the_account_page_are_told_next_to_the_form(ap
     auth.create_user(db.uow(), username="amy", password=PASSWORD)
     _key, codes, _made = _turn_on(app)
     with TestClient(app) as amy:
-        asked = amy.post("/login", data={"username": "amy", "password": PASSWORD, "next": "/stock",
-                                         "csrf_token": csrf_of(amy.get("/login").text)})
-        amy.post("/login/code", data={"code": codes[0], "csrf_token": csrf_of(asked.text)})
-        csrf = csrf_of(amy.get("/account").text)
+        csrf = _log_in_with(amy, codes[0])
         for _ in range(5):
             wrong = amy.post("/account/two-step/recovery-codes",
                              data={"csrf_token": csrf, "password": "wrong-password-1",
