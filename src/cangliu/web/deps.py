@@ -140,7 +140,20 @@ def page_actor(request: Request, db: DbDep) -> Actor:
 # Document actions (API and page) → the permission action they need.
 DOC_ACTIONS = {"submit": "edit", "confirm": "edit", "close": "edit", "reopen": "edit",
                "edit": "edit", "entries": "edit", "cancel": "cancel", "post": "post",
-               "receive": "post", "return": "post", "ship": "post"}
+               "receive": "post", "return": "post", "ship": "post",
+               # the state tables' names of the same steps
+               "count": "edit", "receive_part": "post", "receive_all": "post",
+               "ship_part": "post", "ship_all": "post", "approve": "approve", "reject": "approve"}
+
+
+def doable(db: Database, actor: Actor, resource: str, number: str,
+           allowed: list[str]) -> list[str]:
+    """Of the steps a document's state allows, those ``actor`` may take: the step's permission
+    held at one of the document's sites, as ``Permit`` requires of the request. A page shows a
+    form only for these, never a button that answers "your role may not do this"."""
+    sites: list[int | None] = [*(queries.document_sites(db.uow(), resource, number) or [])]
+    return [a for a in allowed
+            if any(actor.can(f"{resource}.{DOC_ACTIONS.get(a, 'edit')}", s) for s in sites or [None])]
 
 
 class FieldForbidden(DomainError):

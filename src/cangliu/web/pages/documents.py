@@ -23,7 +23,7 @@ from cangliu.services.postings import Meta
 from cangliu.services.purchasing import PurchaseLineIn, ReceiptIn, ReturnIn
 from cangliu.services.sales import LineQty, SalesLineIn, ShipLine
 from cangliu.web import export
-from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
+from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, doable, in_scope, page_permit
 from cangliu.web.pages.custom_fields import form_custom
 from cangliu.web.pages.locks import conflict_of, document_lock
 from cangliu.web.pages.render import render
@@ -294,6 +294,7 @@ def _detail(request: Request, db: Any, actor: Actor, path: str, number: str, *,
             ) -> Response:
     page = PAGES[path]
     d = actor.redact(page.get(db.uow(), number))
+    d["allowed_actions"] = doable(db, actor, DOC_RESOURCES[path], number, d["allowed_actions"])
     return render(request, "doc.html", actor, status_code=status_code, path=path, page=page, d=d,
                   picks=_pick_list(db, path, d), putaway=_putaway(db, path, d),
                   errors=list(errors), **extra, **document_lock(db, actor, path, d, take=take))

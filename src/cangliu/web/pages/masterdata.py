@@ -169,9 +169,10 @@ def _form(request: Request, actor: Any, path: str, record: dict[str, Any] | None
     """The form; after a stale edit, ``current`` holds the newer record to show beside the input.
     ``lock`` is the record's edit lock (see ``pages.locks.edit_lock``) and the conflict, if any."""
     title, fields, _columns = FORMS[path]
+    may_save = actor.can(f"{MD_RESOURCES[path]}.{'edit' if record else 'create'}")
     return render(request, "md_form.html", actor, status_code=status_code, path=path, title=title,
                   fields=fields, record=record, errors=errors, values=values, current=current,
-                  custom_defs=custom_defs or [], **lock)
+                  custom_defs=custom_defs or [], may_save=may_save, **lock)
 
 
 @router.get("/md/{path}/new", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from cangliu.i18n import translate
 from cangliu.services import masterdata, transfers
 from cangliu.services.postings import Meta
 from cangliu.services.transfers import DestinationIn, ReceiptLineIn, ShipSerialsIn, TransferLineIn
-from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, in_scope, page_permit
+from cangliu.web.deps import DOC_ACTIONS, DbDep, check_csrf, doable, in_scope, page_permit
 from cangliu.web.export import answer, wants_export
 from cangliu.web.export import sites as export_sites
 from cangliu.web.pages.custom_fields import form_custom
@@ -194,12 +194,19 @@ async def create(request: Request, db: DbDep, actor: CanCreateTransfer) -> Any:
                   errors=[], created=created)
 
 
+def _page(request: Request, db: Any, actor: Actor, t: dict[str, Any], *, take: bool,
+          status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A transfer's page, with the steps the user may take on it."""
+    t = {**t, "allowed_actions": doable(db, actor, "transfer", t["number"], t["allowed_actions"])}
+    return render(request, "transfer.html", actor, status_code=status_code, t=t, **context,
+                  **document_lock(db, actor, "transfers", t, take=take))
+
+
 @router.get("/transfers/{number}", response_class=HTMLResponse)
 def detail(number: str, request: Request, db: DbDep, actor: CanViewTransfer, edit: bool = False
            ) -> HTMLResponse:
-    t = transfers.get_transfer(db.uow(), number)
-    return render(request, "transfer.html", actor, t=t, errors=[],
-                  **document_lock(db, actor, "transfers", t, take=edit))
+    return _page(request, db, actor, transfers.get_transfer(db.uow(), number), take=edit,
+                 errors=[])
 
 
 @router.post("/transfers/{number}/{action}", response_model=None)
@@ -215,8 +222,7 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: CanA
             numbers = [ln.line_no for ln in lines]
             done = transfers.receive_transfer(db.uow(), meta, number=number, lines=lines)
             if done["serials_missing"] or done["serials_extra"]:
-                return render(request, "transfer.html", actor, t=done, errors=[], report=done,
-                              **document_lock(db, actor, "transfers", done, take=False))
+                return _page(request, db, actor, done, take=False, errors=[], report=done)
         elif action == "ship" and any(k.startswith("serials_") for k in form):
             order = transfers.get_transfer(db.uow(), number)["lines"]
             numbers = [ln["line_no"] for ln in order]
@@ -229,13 +235,12 @@ async def act(number: str, action: str, request: Request, db: DbDep, actor: CanA
         else:
             return Response(status_code=404)
     except DomainError as exc:
-        t = transfers.get_transfer(db.uow(), number)
         errors = errors_of(request, exc)
-        return render(request, "transfer.html", actor, status_code=exc.status, t=t,
-                      errors=errors, conflict=conflict_of(exc), entry_action=action,
-                      values={k: str(v) for k, v in form.items()},
-                      line_errors=line_errors(errors, numbers),
-                      **document_lock(db, actor, "transfers", t, take=action == "edit"))
+        return _page(request, db, actor, transfers.get_transfer(db.uow(), number),
+                     take=action == "edit", status_code=exc.status, errors=errors,
+                     conflict=conflict_of(exc), entry_action=action,
+                     values={k: str(v) for k, v in form.items()},
+                     line_errors=line_errors(errors, numbers))
     return RedirectResponse(f"/transfers/{number}", status_code=303)
 
 
