@@ -270,7 +270,68 @@ def statements_worker(url: str, net: Network) -> Worker:
     return ready
 
 
-KINDS = ("raw", "statements", "service", "keyed")
+# The same seven statements in one PL/pgSQL function, so a posting is one round trip: what a
+# posting costs with the service's work on the server but neither its round trips nor its Python
+# layers. A diagnostic only (the service has no such path); created in the scratch database.
+ONE_CALL = """
+CREATE FUNCTION bench_receive(p_sku text, p_site text, p_supplier bigint, p_qty bigint,
+                              p_ref text, p_device text, p_now timestamptz, p_payload text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_site bigint; v_sku bigint; v_qty bigint; v_value bigint; v_method text; v_closed text;
+  v_move bigint; v_last bigint;
+BEGIN
+  SELECT location.id, sku.id INTO v_site, v_sku FROM location LEFT OUTER JOIN sku
+    ON sku.code = p_sku WHERE location.code = p_site;
+  INSERT INTO stock_balance (sku_id, location_id, site_id, lot, status, qty, reserved,
+                             allow_negative, version)
+    VALUES (v_sku, v_site, v_site, '', 'available', p_qty, 0, false, 1)
+    ON CONFLICT (sku_id, location_id, lot, status) DO UPDATE
+    SET qty = stock_balance.qty + excluded.qty, version = stock_balance.version + 1;
+  INSERT INTO sku_cost (sku_id, qty, value) VALUES (v_sku, 0, 0) ON CONFLICT (sku_id)
+    DO UPDATE SET qty = sku_cost.qty RETURNING qty, value, (SELECT category.valuation FROM sku
+    JOIN category ON category.id = sku.category_id WHERE sku.id = sku_cost.sku_id)
+    INTO v_qty, v_value, v_method;
+  UPDATE sku_cost SET qty = qty + p_qty WHERE sku_id = v_sku;
+  INSERT INTO stock_move (ref, operation, sku_id, qty, uom, from_location_id, to_location_id,
+                          from_status, to_status, lot, document_line, reason, operator, device,
+                          occurred_at, recorded_at, idempotency_key)
+    VALUES (p_ref, 'receive', v_sku, p_qty, 'pcs', p_supplier, v_site, 'available',
+            'available', '', 1, 'bench', 'bench', p_device, p_now, p_now, p_ref || ':1')
+    RETURNING id INTO v_move;
+  SELECT value INTO v_closed FROM setting WHERE key = 'period_closed_through';
+  INSERT INTO outbox_event (at, kind, payload, dispatched_at, attempts, error)
+    VALUES (p_now, 'stock.changed', p_payload, NULL, 0, '') RETURNING id INTO v_last;
+  PERFORM pg_notify('cangliu_outbox', v_last::text);
+  RETURN v_move;
+END $$"""
+
+
+def one_call_worker(url: str, net: Network) -> Worker:
+    """The seven statements as one call of ``bench_receive`` per transaction."""
+    def ready(w: int) -> Callable[[float], int]:
+        conn = psycopg.connect(url)
+        skus, site, one = worker_skus(net.skus, w), net.sites[w], to_units(Decimal(1))
+        supplier = net.ids["@supplier"]
+
+        def post_until(deadline: float) -> int:
+            n = 0
+            with conn:
+                while time.perf_counter() < deadline:
+                    sku, ref, now = skus[n % len(skus)], uuid.uuid4().hex[:20], datetime.now(UTC)
+                    payload = json.dumps({"lines": [{"sku": sku, "site": site}],
+                                          "postings": [{"ref": ref, "occurred_at": now.isoformat()}]})
+                    with conn.transaction():
+                        conn.execute("SELECT bench_receive(%s, %s, %s, %s, %s, %s, %s, %s)",
+                                     (sku, site, supplier, one, ref, f"call-{w}", now, payload)
+                                     ).fetchone()
+                    n += 1
+            return n
+        return post_until
+    return ready
+
+
+KINDS = ("raw", "statements", "one_call", "service", "keyed")
 
 
 def make_worker(kind: str, db: Database, net: Network) -> Worker:
@@ -278,6 +339,8 @@ def make_worker(kind: str, db: Database, net: Network) -> Worker:
         return raw_worker(plain(db.url), net)
     if kind == "statements":
         return statements_worker(plain(db.url), net)
+    if kind == "one_call":
+        return one_call_worker(plain(db.url), net)
     return service_worker(db, net, keyed=kind == "keyed")
 
 
@@ -326,19 +389,23 @@ def throughput(db: Database, net: Network, workers: int, seconds: float, rounds:
                 run_processes(pool, tally, kind, net, workers, seconds / rounds)
             else:
                 run_threads(tally, workers, seconds / rounds, make_worker(kind, db, net))
-    raw, stmts, service, keyed = (tallies[k] for k in KINDS)
+    raw, stmts, call, service, keyed = (tallies[k] for k in KINDS)
     return {"raw_per_s": round(raw.per_s(), 1), "service_per_s": round(service.per_s(), 1),
             "service_keyed_per_s": round(keyed.per_s(), 1),
             "ratio": round(service.per_s() / raw.per_s(), 3),
             "ratio_keyed": round(keyed.per_s() / raw.per_s(), 3),
             "statements_raw_per_s": round(stmts.per_s(), 1),
             "ratio_statements_raw": round(stmts.per_s() / raw.per_s(), 3),
+            "one_call_per_s": round(call.per_s(), 1),
+            "ratio_one_call": round(call.per_s() / raw.per_s(), 3),
             "client_cpu_ms": {"raw": round(raw.cpu_ms(), 3),
                               "statements_raw": round(stmts.cpu_ms(), 3),
+                              "one_call": round(call.cpu_ms(), 3),
                               "service": round(service.cpu_ms(), 3),
                               "service_keyed": round(keyed.cpu_ms(), 3)},
             "machine_busy_cores": {"raw": round(raw.busy_cores(), 2),
                                    "statements_raw": round(stmts.busy_cores(), 2),
+                                   "one_call": round(call.busy_cores(), 2),
                                    "service": round(service.busy_cores(), 2),
                                    "service_keyed": round(keyed.busy_cores(), 2)}}
 
@@ -357,18 +424,19 @@ def big_posting(db: Database, net: Network, repeats: int) -> list[float]:
 
 
 def table(rows: dict[str, dict[str, Any]]) -> str:
-    head = (f"{'workers':>7}  {'raw/s':>7}  {'stmts/s':>7}  {'service/s':>9}  {'keyed/s':>7}  "
-            f"{'stmts/raw':>9}  {'svc/raw':>7}  {'keyed/raw':>9}  "
-            f"{'client CPU ms/posting | busy cores (machine)':>56}")
-    widths = {"raw": 6, "statements_raw": 7, "service": 9, "service_keyed": 7}
-    names = f"{'raw':>6}{'stmts':>7}{'service':>9}{'keyed':>7}"
-    lines = [head, "-" * len(head), f"{'':>78}{names}  |{names}"]
+    head = (f"{'workers':>7}  {'raw/s':>7}  {'stmts/s':>7}  {'call/s':>7}  {'service/s':>9}  "
+            f"{'keyed/s':>7}  {'stmts/raw':>9}  {'call/raw':>8}  {'svc/raw':>7}  {'keyed/raw':>9}  "
+            f"{'client CPU ms/posting | busy cores (machine)':>63}")
+    widths = {"raw": 6, "statements_raw": 7, "one_call": 7, "service": 9, "service_keyed": 7}
+    names = f"{'raw':>6}{'stmts':>7}{'call':>7}{'service':>9}{'keyed':>7}"
+    lines = [head, "-" * len(head), f"{'':>106}{names}  |{names}"]
     for n, r in rows.items():
         own, busy = r["client_cpu_ms"], r["machine_busy_cores"]
         lines.append(f"{n:>7}  {r['raw_per_s']:>7.1f}  {r['statements_raw_per_s']:>7.1f}  "
+                     f"{r['one_call_per_s']:>7.1f}  "
                      f"{r['service_per_s']:>9.1f}  {r['service_keyed_per_s']:>7.1f}  "
-                     f"{r['ratio_statements_raw']:>9.3f}  {r['ratio']:>7.3f}  "
-                     f"{r['ratio_keyed']:>9.3f}  "
+                     f"{r['ratio_statements_raw']:>9.3f}  {r['ratio_one_call']:>8.3f}  "
+                     f"{r['ratio']:>7.3f}  {r['ratio_keyed']:>9.3f}  "
                      + "".join(f"{own[k]:>{w}.2f}" for k, w in widths.items())
                      + "  |" + "".join(f"{busy[k]:>{w}.2f}" for k, w in widths.items()))
     return "\n".join(lines)
@@ -397,6 +465,8 @@ def main() -> None:
         net = seed(db)
         seeded = time.perf_counter() - started
         check_statements(db, net)
+        with psycopg.connect(plain(url), autocommit=True) as conn:
+            conn.execute(ONE_CALL)
         modes: dict[str, dict[str, Any]] = {}
         if args.mode in ("threads", "both"):
             modes["threads"] = {str(n): throughput(db, net, n, args.seconds, args.rounds)
