@@ -1,10 +1,11 @@
 """No page offers a user a button their roles do not allow.
 
-Each built-in role (over all sites) opens every page it may open, and the pages of a draft
-purchase order, sales order, transfer and stock count, a SKU, a site, a supplier and a
-customer. Every form with a submit button, and every ``hx-post``, must go to a route whose
-declared permission the role holds: a button that can only answer "your role may not do this"
-is a bug. Permissions are the same on both databases, so this runs on SQLite.
+Each built-in role (over all sites) opens every page it may open, and the pages of a purchase
+order, a sales order, a transfer and a stock count, each as a draft and one step further on,
+and of a SKU, a site, a supplier and a customer. Every form with a submit button, and every
+``hx-post``, must go to a route whose declared permission the role holds: a button that can
+only answer "your role may not do this" is a bug. Permissions are the same on both databases,
+so this runs on SQLite.
 """
 
 import re
@@ -47,8 +48,24 @@ def _records(db: Database) -> list[str]:
     to = transfers.create_transfer(db.uow(), meta, source="WH", dest="S1",
                                    lines=[TransferLineIn("SKU-1", "3")])
     count = counts.start_count(db.uow(), meta, site="WH")
+    # and one of each a step further on: submitted, confirmed, shipped, submitted
+    later = [purchasing.create_purchase(db.uow(), meta, supplier="SUP", site="WH",
+                                        lines=[PurchaseLineIn("SKU-1", "5", "2")]),
+             sales.create_sale(db.uow(), meta, customer="CUS", site="WH",
+                               lines=[SalesLineIn("SKU-1", "3", "5")]),
+             transfers.create_transfer(db.uow(), meta, source="WH", dest="S1",
+                                       lines=[TransferLineIn("SKU-1", "3")]),
+             counts.start_count(db.uow(), meta, site="S1")]
+    purchasing.submit_purchase(db.uow(), meta, number=later[0]["number"])
+    sales.confirm_sale(db.uow(), meta, number=later[1]["number"])
+    transfers.submit_transfer(db.uow(), meta, number=later[2]["number"])
+    transfers.ship_transfer(db.uow(), meta, number=later[2]["number"])
+    counts.submit_count(db.uow(), meta, number=later[3]["number"])
     return [f"/docs/purchase-orders/{po['number']}", f"/docs/sales-orders/{so['number']}",
-            f"/transfers/{to['number']}", f"/docs/counts/{count['number']}", "/stock/SKU-1",
+            f"/transfers/{to['number']}", f"/docs/counts/{count['number']}",
+            f"/docs/purchase-orders/{later[0]['number']}",
+            f"/docs/sales-orders/{later[1]['number']}", f"/transfers/{later[2]['number']}",
+            f"/docs/counts/{later[3]['number']}", "/stock/SKU-1",
             "/md/skus/SKU-1", "/md/sites/WH", "/md/suppliers/SUP", "/md/customers/CUS",
             "/planning/thresholds/SKU-1/WH", f"/collab/transfer/{to['number']}"]
 
