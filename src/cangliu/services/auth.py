@@ -393,7 +393,7 @@ def change_password(uow: UnitOfWork, actor: Actor, *, current_password: str, new
         _log(uow.session, now, "password_changed", client, username=actor.username,
              user_id=actor.user_id, detail=f"{sessions} sessions and {tokens} tokens revoked")
         tell(uow.session, now, user.id, "Your password was changed from {address}. If this was "
-              "not you, tell your administrator at once.", client)
+             "not you, tell your administrator at once.", client)
         uow.commit()
 
 
@@ -414,7 +414,7 @@ def reset_password(uow: UnitOfWork, actor: Actor, *, user: AppUser, new_password
     _log(uow.session, now, "password_reset", client, username=user.username, user_id=user.id,
          detail=f"by {actor.username}; {sessions} sessions and {tokens} tokens revoked")
     tell(uow.session, now, user.id, "Your password was reset by {user}. If you did not ask for "
-          "it, tell your administrator at once.", client, user=actor.username)
+         "it, tell your administrator at once.", client, user=actor.username)
 
 
 def turn_off_two_step(uow: UnitOfWork, actor: Actor, *, user: AppUser, client: Client) -> None:
@@ -423,11 +423,11 @@ def turn_off_two_step(uow: UnitOfWork, actor: Actor, *, user: AppUser, client: C
     two_step.remove(user)
     note(uow, "two_step_off", client, user, detail=f"by {actor.username}")
     tell(uow.session, now, user.id, "Your two-step login was turned off by {user}. If you did "
-          "not ask for it, tell your administrator at once.", client, user=actor.username)
+         "not ask for it, tell your administrator at once.", client, user=actor.username)
 
 
 def tell(session: Session, now: datetime, user_id: int, title: str, client: Client,
-          **params: str) -> None:
+         **params: str) -> None:
     """A message about a change to how the user logs in (ASVS 2.2.3), so that a change they did
     not make does not go unnoticed: in their inbox, and by e-mail (in their language) when
     they gave an address."""
