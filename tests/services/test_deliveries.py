@@ -118,6 +118,9 @@ def test_an_alert_goes_to_its_rules_channels_and_by_email_to_subscribers_in_scop
         s.add(AlertSubscription(role="store_manager", rule_id=rule_id, channel="email",
                                 created_at=T0))
         s.add(AlertSubscription(user_id=network.user_id, channel="email", created_at=T0))
+        # south sees S2 only: its subscription to every rule brings it nothing of S1
+        south = s.scalar(select(AppUser.id).where(AppUser.username == "south"))
+        s.add(AlertSubscription(user_id=south, channel="email", created_at=T0))
         site_id = s.scalar(select(Location.id).where(Location.code == "S1"))
         uow.commit()
     fan(db, "alert.opened", {"id": 999, "rule": "low", "severity": "warning", "site": "S1",

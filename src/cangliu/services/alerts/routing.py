@@ -31,10 +31,14 @@ def _site(session: Session, alert: Alert) -> Location | None:
     return session.get(Location, alert.site_id) if alert.site_id is not None else None
 
 
-def _subscribers(session: Session, rule: AlertRule, site: Location | None) -> set[int]:
+def subscribers(session: Session, rule: AlertRule | None, site: Location | None,
+                channel: str = "in_app") -> set[int]:
+    """The users subscribed on ``channel`` to ``rule`` (or to every rule) who may see an alert
+    at ``site``: a role's holders within the site, and users by name whose roles cover it."""
     subs = session.execute(select(AlertSubscription.user_id, AlertSubscription.role).where(
-        AlertSubscription.channel == "in_app",
-        or_(AlertSubscription.rule_id == rule.id, AlertSubscription.rule_id.is_(None)))).all()
+        AlertSubscription.channel == channel,
+        or_(AlertSubscription.rule_id == (rule.id if rule is not None else None),
+            AlertSubscription.rule_id.is_(None)))).all()
     sites = [site] if site is not None else None
     found: set[int] = set()
     for user_id, role in subs:
@@ -53,7 +57,7 @@ def recipients(session: Session, rule: AlertRule, alert: Alert) -> list[int]:
     site = _site(session, alert)
     sites = [site] if site is not None else None
     found = {u for role in rule.roles.split() for u in holders(session, role, sites)}
-    return sorted(found | _subscribers(session, rule, site))
+    return sorted(found | subscribers(session, rule, site))
 
 
 def tell(session: Session, rule: AlertRule, alert: Alert) -> int:

@@ -7,14 +7,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cangliu.core.errors import Conflict
-from cangliu.db.models import Alert, AlertRule, AlertSubscription, AppUser, Channel, Delivery, Location
+from cangliu.db.models import Alert, AlertRule, AppUser, Channel, Delivery, Location
 from cangliu.db.uow import UnitOfWork
-from cangliu.services.approvals.people import holders
+from cangliu.services.alerts import routing
 from cangliu.services.deliveries.channels import EMAIL_CHANNEL, channel_row
 from cangliu.services.events import Event
 
@@ -57,18 +57,12 @@ def email_channel(session: Session, now: datetime) -> Channel:
 
 
 def subscribers(session: Session, payload: dict[str, Any]) -> list[str]:
-    """E-mail addresses of the alert's subscribers: users subscribed by name, and the active
-    holders of subscribed roles within the alert's site scope."""
-    rule_id = session.scalar(select(AlertRule.id).where(AlertRule.code == payload.get("rule")))
-    subs = list(session.scalars(select(AlertSubscription).where(
-        AlertSubscription.channel == "email",
-        or_(AlertSubscription.rule_id.is_(None), AlertSubscription.rule_id == rule_id))))
-    users = {s.user_id for s in subs if s.user_id is not None}
+    """E-mail addresses of the alert's subscribers by e-mail who may see it: users subscribed by
+    name whose roles cover the alert's site, and the holders of subscribed roles there."""
+    rule = session.scalar(select(AlertRule).where(AlertRule.code == payload.get("rule")))
     site_id = payload.get("site_id")
     site = session.get(Location, site_id) if isinstance(site_id, int) else None
-    for sub in subs:
-        if sub.role:
-            users.update(holders(session, sub.role, [site] if site is not None else None))
+    users = routing.subscribers(session, rule, site, channel="email")
     if not users:
         return []
     return sorted(set(session.scalars(select(AppUser.email).where(
