@@ -9,15 +9,25 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from cangliu.config import Settings
+from cangliu.i18n import DEFAULT, translate
 from cangliu.integrations.robots import summary
 from cangliu.integrations.webhooks import Outcome, failure
 
 TIMEOUT = 10.0
 
 
-def compose(kind: str, data: dict[str, Any], public_url: str) -> tuple[str, str, str]:
-    """Subject, text and link of an event's e-mail."""
-    parts = summary(kind, data, public_url)
+def compose(kind: str, data: dict[str, Any], public_url: str,
+            locale: str = DEFAULT) -> tuple[str, str, str]:
+    """Subject, text and link of an event's e-mail, in its readers' language."""
+    english = not locale.startswith("zh")
+
+    def title(msgid: str, params: dict[str, Any]) -> str:
+        try:
+            return translate(locale, msgid, **params)
+        except (KeyError, IndexError, ValueError):
+            return msgid
+
+    parts = summary(kind, data, public_url, title, english=english)
     text = parts["lines"].replace("> ", "")
     return parts["title"], text, parts["url"]
 

@@ -16,6 +16,7 @@ import httpx
 from cangliu.config import Settings
 from cangliu.db.models import Channel, Delivery
 from cangliu.db.uow import Database, utcnow
+from cangliu.i18n import DEFAULT
 from cangliu.integrations import email, guard, robots, webhooks
 from cangliu.integrations.webhooks import Outcome
 from cangliu.services import deliveries
@@ -63,7 +64,8 @@ def deliver(client: httpx.Client, settings: Settings, due: Due, now: datetime) -
         link = str(due.payload.get("link") or "")
         link = settings.public_url.rstrip("/") + link if link.startswith("/") else link
     else:
-        subject, text, link = email.compose(due.kind, data, settings.public_url)
+        subject, text, link = email.compose(due.kind, data, settings.public_url,
+                                            str(due.payload.get("locale") or DEFAULT))
     return email.send(settings, to, subject, text, link)
 
 

@@ -23,6 +23,14 @@ from cangliu.integrations.webhooks import Outcome, failure, post
 SEVERITY_LABELS = {"info": "提示", "warning": "警告", "critical": "严重"}
 STATE_LABELS = {"alert.opened": "新预警", "alert.acknowledged": "已确认", "alert.resolved": "已解除",
                 "alert.escalated": "已升级"}
+# The words of an alert message: Chinese for the groups, English for an e-mail's reader who reads
+# English (``summary(english=True)``).
+WORDS = {False: {"severity": SEVERITY_LABELS, "state": STATE_LABELS, "heading": "【{}】{}：{}",
+                 "line": "> {}：{}", "rule": "规则", "site": "站点"},
+         True: {"severity": {"info": "Info", "warning": "Warning", "critical": "Critical"},
+                "state": {"alert.opened": "New alert", "alert.acknowledged": "Acknowledged",
+                          "alert.resolved": "Resolved", "alert.escalated": "Escalated"},
+                "heading": "[{}] {}: {}", "line": "> {}: {}", "rule": "Rule", "site": "Site"}}
 FEISHU_COLOURS = {"info": "blue", "warning": "orange", "critical": "red"}
 Translate = Callable[[str, dict[str, Any]], str]
 
@@ -47,17 +55,20 @@ def _text(kind: str, data: dict[str, Any]) -> str:
 
 
 def summary(kind: str, data: dict[str, Any], public_url: str,
-            translate: Translate = fill) -> dict[str, str]:
-    """The parts every robot shows: heading, markdown lines, the link back and the severity."""
+            translate: Translate = fill, *, english: bool = False) -> dict[str, str]:
+    """The parts every robot shows: heading, markdown lines, the link back and the severity;
+    in Chinese, or in English with ``english`` (``translate`` gives the title in the same)."""
     if not kind.startswith("alert."):
         return {"title": _text(kind, data), "lines": "", "url": public_url.rstrip("/"),
                 "severity": "info"}
+    words: dict[str, Any] = WORDS[english]
     severity = str(data.get("severity") or "warning")
     title = translate(str(data.get("title") or data.get("rule_name") or ""), data.get("params") or {})
-    heading = f"【{SEVERITY_LABELS.get(severity, severity)}】{STATE_LABELS.get(kind, kind)}：{title}"
-    lines = [f"> 规则：{data.get('rule_name') or data.get('rule') or ''}"]
-    lines += [f"> 站点：{data['site']}"] if data.get("site") else []
-    lines += [f"> SKU：{data['sku']}"] if data.get("sku") else []
+    heading = words["heading"].format(words["severity"].get(severity, severity),
+                                      words["state"].get(kind, kind), title)
+    lines = [words["line"].format(words["rule"], data.get("rule_name") or data.get("rule") or "")]
+    lines += [words["line"].format(words["site"], data["site"])] if data.get("site") else []
+    lines += [words["line"].format("SKU", data["sku"])] if data.get("sku") else []
     return {"title": heading, "lines": "\n".join(lines), "severity": severity,
             "url": public_url.rstrip("/") + str(data.get("link") or "")}
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cangliu.core.errors import Conflict
 from cangliu.db.models import Alert, AlertRule, AppUser, Channel, Delivery, Location
 from cangliu.db.uow import UnitOfWork
+from cangliu.i18n import DEFAULT
 from cangliu.services.alerts import routing
 from cangliu.services.deliveries.channels import EMAIL_CHANNEL, channel_row
 from cangliu.services.events import Event
@@ -56,17 +57,19 @@ def email_channel(session: Session, now: datetime) -> Channel:
     return channel_row(session, EMAIL_CHANNEL)
 
 
-def subscribers(session: Session, payload: dict[str, Any]) -> list[str]:
-    """E-mail addresses of the alert's subscribers by e-mail who may see it: users subscribed by
-    name whose roles cover the alert's site, and the holders of subscribed roles there."""
+def subscribers(session: Session, payload: dict[str, Any]) -> dict[str, list[str]]:
+    """E-mail addresses of the alert's subscribers by e-mail who may see it, by the language
+    they read: users subscribed by name whose roles cover the alert's site, and the holders of
+    subscribed roles there."""
     rule = session.scalar(select(AlertRule).where(AlertRule.code == payload.get("rule")))
     site_id = payload.get("site_id")
     site = session.get(Location, site_id) if isinstance(site_id, int) else None
     users = routing.subscribers(session, rule, site, channel="email")
-    if not users:
-        return []
-    return sorted(set(session.scalars(select(AppUser.email).where(
-        AppUser.id.in_(users), AppUser.active.is_(True), AppUser.email != ""))))
+    by_locale: dict[str, set[str]] = {}
+    for address, locale in session.execute(select(AppUser.email, AppUser.locale).where(
+            AppUser.id.in_(users), AppUser.active.is_(True), AppUser.email != "")):
+        by_locale.setdefault(locale or DEFAULT, set()).add(address)
+    return {locale: sorted(to) for locale, to in by_locale.items()}
 
 
 def on_event(session: Session, event: Event, now: datetime) -> None:
@@ -84,11 +87,12 @@ def on_event(session: Session, event: Event, now: datetime) -> None:
     for channel in targets.values():
         queue(session, now, channel, dedupe=f"event:{event.id}", kind=event.kind, payload=body,
               event_id=event.id, alert_id=alert_id)
-    if event.kind.startswith("alert."):
-        to = subscribers(session, event.payload)
-        if to:
-            queue(session, now, email_channel(session, now), dedupe=f"event:{event.id}",
-                  kind=event.kind, payload=body | {"to": to}, event_id=event.id, alert_id=alert_id)
+    if event.kind.startswith("alert."):  # one e-mail per language its readers read
+        for locale, to in sorted(subscribers(session, event.payload).items()):
+            dedupe = f"event:{event.id}" + ("" if locale == DEFAULT else f":{locale}")
+            queue(session, now, email_channel(session, now), dedupe=dedupe, kind=event.kind,
+                  payload=body | {"to": to, "locale": locale}, event_id=event.id,
+                  alert_id=alert_id)
 
 
 def enqueue_email(session: Session, now: datetime, *, to: list[str], subject: str, text: str,
