@@ -86,10 +86,21 @@ def stock_event(session: Session) -> list[tuple[str, dict[str, Any]]]:
     session.info[COMMITTED_POSTINGS] = len(postings)
     skus = {i: session.get(Sku, i) for i in {p[0] for p in pairs}}
     sites = {i: session.get(Location, i) for i in {p[1] for p in pairs}}
-    lines = sorted({(s.code, t.code, v) for k, v in pairs
-                    if (s := skus[k]) is not None and (t := sites[v]) is not None})
-    return [("stock.changed", {"lines": [{"sku": a, "site": b, "site_id": c} for a, b, c in lines],
-                               "postings": postings})]
+    lines = {(s.code, t.code, v) for k, v in pairs
+             if (s := skus[k]) is not None and (t := sites[v]) is not None}
+    return [stock_changed(lines, postings)]
+
+
+def stock_changed(lines: Iterable[tuple[str, str, int]], postings: list[dict[str, Any]]
+                  ) -> tuple[str, dict[str, Any]]:
+    """The ``stock.changed`` event for (SKU code, site code, site id) triples and postings."""
+    return ("stock.changed", {"lines": [{"sku": a, "site": b, "site_id": c}
+                                        for a, b, c in sorted(lines)], "postings": postings})
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    """An event's payload as stored."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def write(session: Session, at: datetime, changes: Iterable[Change]) -> None:
@@ -98,8 +109,7 @@ def write(session: Session, at: datetime, changes: Iterable[Change]) -> None:
     if not events:
         return
     conn = session.connection()
-    rows = [(kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
-            for kind, payload in events]
+    rows = [(kind, dumps(payload)) for kind, payload in events]
     if conn.dialect.name == "postgresql" and session.info.get(NOTIFY, True):
         params: dict[str, Any] = {"at": at}
         for i, (kind, payload) in enumerate(rows):
@@ -123,10 +133,13 @@ def _insert_and_notify(count: int) -> TextClause:
 
 
 def after_commit(session: Session) -> None:
-    postings = session.info.pop(COMMITTED_POSTINGS, 0)
+    committed(session.info.pop(COMMITTED_POSTINGS, 0), session.info.pop(WROTE, None))
+
+
+def committed(postings: int, last: int | None) -> None:
+    """Tell this process's hooks of a commit: how many postings, and the last event id written."""
     for count_hook in posting_hooks if postings else ():
         count_hook(postings)
-    last = session.info.pop(WROTE, None)
     if last is None:
         return
     for hook in list(_hooks):

@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.permissions import Actor
 from cangliu.db.models import Setting
+from cangliu.db.models.system import PERIOD_CLOSED_THROUGH
 from cangliu.db.uow import UnitOfWork
 
-CLOSE_SETTING = "period_closed_through"
+CLOSE_SETTING = PERIOD_CLOSED_THROUGH
 _CLOSED_THROUGH = text(f"SELECT value FROM setting WHERE key = '{CLOSE_SETTING}'")
 
 

@@ -99,8 +99,7 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
                                 short.requested, max(free, Decimal(0))) from None
     occurred = meta.occurred_at or now
     moves = cost_moves(session, moves, lambda lid: holds_stock(kinds[lid]), ref=ref, at=occurred)
-    values = [m.value if m.value is not None else (
-        value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None) for m in moves]
+    values = move_values(moves)
     rows = [{
         "ref": ref, "operation": operation, "sku_id": m.sku_id, "qty": m.qty,
         "uom": book.skus[m.sku_id].uom, "from_location_id": m.from_location,
@@ -115,16 +114,35 @@ def post(uow: UnitOfWork, meta: Meta, operation: str, moves: list[Move], book: B
     } for i, m in enumerate(moves)]
     repo.insert_moves(session, rows)
     check_open(uow, occurred)  # after the insert: see periods.check_open
-    outbox.note_posting(session, {
-        "ref": ref, "operation": operation, "user": meta.actor.username,
-        "document_type": meta.document_type, "document_number": meta.document_number,
-        "reason": meta.reason[:200], "occurred_at": occurred.isoformat(),
-        "value": _text(sum((abs(v) for v in values if v is not None), Decimal(0)))})
+    outbox.note_posting(session, posting_note(meta, ref, operation, occurred, values))
+    codes = {lid: info.code for lid, info in book.locations.items()}
+    return answer(ref, operation, occurred, moves, values,
+                  {sku_id: sku.code for sku_id, sku in book.skus.items()}, codes)
+
+
+def move_values(moves: list[Move]) -> list[Decimal | None]:
+    return [m.value if m.value is not None else (
+        value_of(m.qty, m.unit_cost) if m.unit_cost is not None else None) for m in moves]
+
+
+def posting_note(meta: Meta, ref: str, operation: str, occurred: datetime,
+                 values: list[Decimal | None]) -> dict[str, Any]:
+    """How a posting is described in its transaction's ``stock.changed`` event."""
+    return {"ref": ref, "operation": operation, "user": meta.actor.username,
+            "document_type": meta.document_type, "document_number": meta.document_number,
+            "reason": meta.reason[:200], "occurred_at": occurred.isoformat(),
+            "value": _text(sum((abs(v) for v in values if v is not None), Decimal(0)))}
+
+
+def answer(ref: str, operation: str, occurred: datetime, moves: list[Move],
+           values: list[Decimal | None], skus: dict[int, str], locations: dict[int, str]
+           ) -> Result:
+    """What a posting answers: its reference and its moves by code."""
     return {
         "ref": ref, "operation": operation, "occurred_at": occurred.isoformat(),
         "moves": [{
-            "sku": book.skus[m.sku_id].code, "qty": str(m.qty),
-            "from": book.locations[m.from_location].code, "to": book.locations[m.to_location].code,
+            "sku": skus[m.sku_id], "qty": str(m.qty),
+            "from": locations[m.from_location], "to": locations[m.to_location],
             "from_status": m.from_status.value, "to_status": m.to_status.value, "lot": m.lot,
             "unit_cost": _text(m.unit_cost), "value": _text(value),
         } for m, value in zip(moves, values, strict=True)],

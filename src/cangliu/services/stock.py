@@ -20,7 +20,7 @@ from cangliu.core.locations import LocationKind
 from cangliu.db.models import Location, Lot, Sku, StockMove
 from cangliu.db.repositories import masterdata as md
 from cangliu.db.uow import UnitOfWork, retrying
-from cangliu.services import lot_codes
+from cangliu.services import lot_codes, quick_receipt
 from cangliu.services.idempotency import Result
 from cangliu.services.postings import Book, Meta, check_lot, post, sources, transact
 from cangliu.services.reservations import consume
@@ -92,6 +92,10 @@ def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Line],
         return post(uow, meta, Operation.RECEIVE, moves, book)
 
     request = _request(meta, lines, site=site, expiry_date=expiry_date)
+    if expiry_date is None:
+        quick = quick_receipt.receive(uow, meta, site=site, lines=lines, request=request)
+        if quick is not None:
+            return quick
     return transact(uow, meta, "receive", request, work)
 
 

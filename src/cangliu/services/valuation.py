@@ -100,7 +100,7 @@ def cost_moves(session: Session, moves: list[Move], holds_stock: Callable[[int],
             except NotHeld as short:
                 raise _not_held(session, m, short.held) from None
         else:
-            positions[m.sku_id], cost, value = _average_step(positions[m.sku_id], m, entering,
+            positions[m.sku_id], cost, value = average_step(positions[m.sku_id], m, entering,
                                                              leaving)
         costed.append(replace(m, unit_cost=cost, value=value))
     if layers:
@@ -111,7 +111,7 @@ def cost_moves(session: Session, moves: list[Move], holds_stock: Callable[[int],
     return costed
 
 
-def _average_step(pos: Position, m: Move, entering: bool, leaving: bool
+def average_step(pos: Position, m: Move, entering: bool, leaving: bool
                   ) -> tuple[Position, Decimal, Decimal]:
     if entering and not leaving:
         new, cost = valuation.enter(pos, m.qty, m.unit_cost, m.value)

@@ -5,6 +5,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cangliu.db.base import Base
 
+PERIOD_CLOSED_THROUGH = "period_closed_through"  # the setting holding the last closed day
+
 
 class Setting(Base):
     __tablename__ = "setting"
