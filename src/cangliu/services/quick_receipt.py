@@ -14,14 +14,14 @@ then the SKUs' cost rows in id order.
 """
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from cangliu.core.errors import ValidationFailed
 from cangliu.core.ledger import Move, Operation, check_flow, parse_money, parse_qty
-from cangliu.core.locations import INTERNAL, VIRTUAL_CODES, LocationKind, holds_stock
+from cangliu.core.locations import INTERNAL, VIRTUAL_CODES, LocationKind
 from cangliu.core.valuation import Position
 from cangliu.db import outbox
 from cangliu.db.repositories import quick_receipt as repo
@@ -75,19 +75,18 @@ def receive(uow: UnitOfWork, meta: Meta, *, site: str, lines: list[Any],
             return None
         skus, places = found
         try:
-            moves = _moves(skus, places, site, lines)
+            costed, positions = _moves(skus, places, site, lines)
         except (ValidationFailed, KeyError):
             return None
         ref = uow.new_ref()
-        costed = _cost(moves, skus, places)
         values = move_values(costed)
         by_id = {s.id: s for s in skus.values()}
         result = answer(ref, Operation.RECEIVE, occurred, costed, values,
                         {i: s.code for i, s in by_id.items()},
                         {p.id: p.code for p in places.values()})
         closed, last = repo.write(
-            conn, costs=[(s.id, to_units(s.position.qty), to_units(s.position.value))
-                         for s in skus.values()],
+            conn, costs=[(sku_id, to_units(pos.qty), to_units(pos.value))
+                         for sku_id, pos in positions.items()],
             posting=(ref, Operation.RECEIVE.value, meta.document_type, meta.document_number,
                      meta.reason, meta.actor.username, meta.actor.device, occurred, now),
             moves=[(m.sku_id, to_units(m.qty), by_id[m.sku_id].uom, m.from_location,
@@ -142,12 +141,14 @@ def _found(rows: list[Any], key: str | None
 
 
 def _moves(skus: dict[str, _Sku], places: dict[str, _Place], site_code: str,
-           lines: list[Any]) -> list[Move]:
-    """The receipt's moves, as the general path makes them; KeyError or ValidationFailed for
-    whatever that path would refuse or treat otherwise."""
+           lines: list[Any]) -> tuple[list[Move], dict[int, Position]]:
+    """The receipt's moves, valued as the general path values them, and the SKUs' positions
+    after them; KeyError or ValidationFailed for whatever that path would refuse or treat
+    otherwise."""
     site, supplier = places[site_code], places[SUPPLIER]
     if site.kind != LocationKind.SITE:
         raise KeyError(site_code)
+    positions = {sku.id: sku.position for sku in skus.values()}
     moves = []
     for line in lines:
         sku = skus[line.sku]
@@ -155,25 +156,14 @@ def _moves(skus: dict[str, _Sku], places: dict[str, _Place], site_code: str,
         if place.kind not in INTERNAL or place.site_id != site.id:
             raise KeyError(line.bin)
         check_flow(Operation.RECEIVE, LocationKind(supplier.kind), LocationKind(place.kind))
+        qty = parse_qty(line.qty, field="qty", decimals=sku.decimals)
         cost = None if line.unit_cost in (None, "") else parse_money(line.unit_cost, field="unit_cost")
-        moves.append(Move(sku.id, parse_qty(line.qty, field="qty", decimals=sku.decimals),
-                          supplier.id, place.id, unit_cost=cost))
-    return moves
-
-
-def _cost(moves: list[Move], skus: dict[str, _Sku], places: dict[str, _Place]) -> list[Move]:
-    """Value the moves at moving average, as ``valuation.cost_moves`` does; the SKUs' new
-    positions replace the ones read."""
-    stocked = {p.id for p in places.values() if holds_stock(LocationKind(p.kind))}
-    positions = {s.id: s.position for s in skus.values()}
-    costed = []
-    for m in moves:
-        positions[m.sku_id], cost, value = average_step(
-            positions[m.sku_id], m, m.to_location in stocked, m.from_location in stocked)
-        costed.append(replace(m, unit_cost=cost, value=value))
-    for code, sku in skus.items():
-        skus[code] = replace(sku, position=positions[sku.id])
-    return costed
+        # stock enters the company (a supplier holds none of ours; the place holds stock)
+        positions[sku.id], cost, value = average_step(
+            positions[sku.id], Move(sku.id, qty, supplier.id, place.id, unit_cost=cost),
+            entering=True, leaving=False)
+        moves.append(Move(sku.id, qty, supplier.id, place.id, unit_cost=cost, value=value))
+    return moves, positions
 
 
 def _event(meta: Meta, ref: str, occurred: Any, values: list[Decimal | None],
