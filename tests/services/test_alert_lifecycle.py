@@ -5,7 +5,6 @@ manager of the site is told in the app, another store's manager is not; each cha
 outbox. The detector is a stand-in here: the real ones have their own tests."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -228,10 +227,11 @@ def test_a_scan_evaluates_every_rule_but_posting_ones_then_escalates(db, people,
                       "escalated": 7, "failed": []}
 
 
-def test_a_sale_taking_a_store_below_safety_stock_tells_its_manager_within_a_second(db, people,
-                                                                                   network):
+def test_a_sale_taking_a_store_below_safety_stock_tells_its_manager(db, people, network):
     """The whole path with the real detectors and responses: sale → stock.changed → dispatch →
-    low_stock alert → the store manager's inbox, and the alert's event for the channels."""
+    low_stock alert → the store manager's inbox, and the alert's event for the channels. How
+    fast is bench/events.py's to measure (``sale_to_alert``), not a test's: a timed assertion
+    here failed CI when the machine was busy with other tests."""
     meta = Meta(network, reason="test")
     stock.receive(db.uow(), meta, site="S1", lines=[Line("SKU-1", "10", unit_cost="2")])
     thresholds.override(db.uow(), network, sku="SKU-1", site="S1", safety_stock="8",
@@ -246,9 +246,7 @@ def test_a_sale_taking_a_store_below_safety_stock_tells_its_manager_within_a_sec
                            lines=[SalesLineIn("SKU-1", "3", "5")])
     sales.confirm_sale(db.uow(), meta, number=so["number"])
     sales.ship_sale(db.uow(), meta, number=so["number"])
-    started = time.monotonic()
     events.dispatch_all(db)
-    assert time.monotonic() - started < 1.0
     with db.read() as s:
         low = rules.row_of(s, "low_stock").id
     [alert] = [a for a in _alerts(db) if a.rule_id == low]
